@@ -1,0 +1,44 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Both build the
+# environment first (.venv, pinned by constraints.txt: torch 2.13.0 CPU).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast release badges check bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+# Regenerate the student release, then run every lesson and autograde every
+# assignment twice with nbgrader: the solution (full marks) and the blank release (zero).
+demo: $(STAMP)
+	$(PY) -m autograder release
+	$(PY) -m autograder check
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# The quick part of the suite: no kernels, no nbgrader runs.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+release: $(STAMP)
+	$(PY) -m autograder release
+
+# make badges REPO=owner/name [BRANCH=main]
+badges: $(STAMP)
+	$(PY) -m autograder badges $(if $(REPO),--repository $(REPO)) $(if $(BRANCH),--branch $(BRANCH))
+
+bench: $(STAMP)
+	$(PY) bench/notebook_times.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check autograder tests bench
+
+clean:
+	rm -rf $(VENV) gradebook.db submitted autograded feedback solution

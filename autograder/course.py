@@ -1,0 +1,125 @@
+"""The course's layout: its topics, where their notebooks live, and the two
+cells every student-facing notebook starts with (badges and setup)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    title: str
+    # APIs a lesson and an assignment on this topic must both use: the
+    # coverage test reads them, so a topic cannot quietly lose its subject.
+    must_use: tuple[str, ...]
+
+    @property
+    def lesson(self) -> str:
+        return f"notebooks/{self.slug}.ipynb"
+
+    @property
+    def source(self) -> str:
+        return f"source/{self.slug}/{self.slug}.ipynb"
+
+    @property
+    def release(self) -> str:
+        return f"release/{self.slug}/{self.slug}.ipynb"
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("01_requires_grad", "requires_grad and the graph",
+          ("requires_grad", "is_leaf", "grad_fn", "next_functions", "detach")),
+    Topic("02_backward", "backward and torch.autograd.grad",
+          ("backward", "retain_grad", "torch.autograd.grad", "gradcheck")),
+    Topic("03_accumulation", "Accumulation of gradients",
+          ("backward", "zero_", "zero_grad")),
+    Topic("04_retain_graph", "retain_graph",
+          ("retain_graph", "RuntimeError")),
+    Topic("05_no_grad", "Switching autograd off",
+          ("no_grad", "inference_mode", "requires_grad_(False)", "eval()")),
+    Topic("06_higher_order", "create_graph and higher-order derivatives",
+          ("create_graph", "torch.func")),
+    Topic("07_capstone", "Capstone: gradient descent and a reverse-mode engine",
+          ("backward", "Value")),
+)
+
+
+def topic(slug: str) -> Topic:
+    for t in TOPICS:
+        if t.slug == slug:
+            return t
+    known = ", ".join(t.slug for t in TOPICS)
+    raise KeyError(f"no topic {slug!r}; the course has: {known}")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Where students open the notebooks from (the badges point here)."""
+
+    name: str  # owner/name on GitHub
+    branch: str
+
+
+def repository_setting(root: Path = REPO_ROOT) -> Repository:
+    """The one setting all badge URLs come from: [tool.autograder] in pyproject.toml."""
+    with open(root / "pyproject.toml", "rb") as f:
+        settings = tomllib.load(f)["tool"]["autograder"]
+    return Repository(settings["repository"], settings["branch"])
+
+
+BADGES_TAG = "badges"
+SETUP_TAG = "setup"
+
+
+def student_path(notebook: str) -> str:
+    """The path students open: an assignment's source notebook is opened as its release."""
+    if notebook.startswith("source/"):
+        return "release/" + notebook[len("source/"):]
+    return notebook
+
+
+def badges_markdown(notebook: str, repo: Repository) -> str:
+    path = student_path(notebook)
+    github = f"github/{repo.name}/blob/{repo.branch}/{path}"
+    colab = f"https://colab.research.google.com/{github}"
+    kaggle = f"https://kaggle.com/kernels/welcome?src=https://github.com/{repo.name}/blob/{repo.branch}/{path}"
+    return (
+        f'<a href="{colab}" target="_blank">'
+        '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a> '
+        f'<a href="{kaggle}" target="_blank">'
+        '<img src="https://kaggle.com/static/images/open-in-kaggle.svg" alt="Open In Kaggle"/></a>'
+    )
+
+
+# The first code cell of every lesson and assignment. It must run unchanged in
+# Colab, Kaggle and a local Jupyter, and in the grader's sandbox (no network:
+# there everything is already installed, so pip is never called).
+SETUP_SOURCE = '''\
+# Setup: runs in Colab, Kaggle and local Jupyter; installs only what is missing.
+import importlib.util
+import subprocess
+import sys
+
+for package in ("icecream", "matplotlib"):
+    if importlib.util.find_spec(package) is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+
+import matplotlib.pyplot as plt
+import torch
+from icecream import ic
+
+# ic prints to stdout: anything on stderr would fail an nbgrader test cell.
+ic.configureOutput(prefix="ic| ", outputFunction=print)
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+torch.manual_seed(0)
+print(f"torch {torch.__version__} on {DEVICE}")'''

@@ -1,0 +1,25 @@
+"""nbgrader settings of the course. The repository root is the course directory."""
+
+c = get_config()  # noqa: F821 - nbgrader provides get_config
+
+c.CourseDirectory.course_id = "autograd"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+
+# What students see in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A cell that runs longer than this is stopped and scores 0; the course's
+# solutions take seconds on a 2-core CPU.
+c.Execute.timeout = 120
+
+# nbgrader scores a test cell 0 when it wrote anything to stderr. PyTorch and
+# matplotlib write warnings there that say nothing about the answer: reading
+# `.grad` of a non-leaf tensor, a deprecation in a library, and so on. Drop a
+# stderr output when it consists of Python warnings and nothing else (each one a
+# "file:line: SomethingWarning: message" line, optionally followed by the
+# indented source line), so harmless warnings never cost points, while an
+# error, or any other text on stderr, still does.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*(?:\n|\Z)(?:[ \t][^\n]*(?:\n|\Z))*)+\Z"
