@@ -8,10 +8,7 @@ demo all go through here, so what they check is what an instructor runs.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,32 +16,12 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from .course import REPO_ROOT, TOPICS
+from .nbgrader_cli import NbgraderFailed, nbgrader
+
+__all__ = ["NbgraderFailed", "nbgrader"]
 
 SOLVED = "solution"  # student id of the instructor's own solution, handed in
 BLANK = "blank"  # student id of the release handed in untouched
-
-
-class NbgraderFailed(RuntimeError):
-    pass
-
-
-def nbgrader(course: Path, *args: str) -> str:
-    """Run one nbgrader command in `course`; raise with its log when it fails."""
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        check=False,
-        cwd=course,
-        capture_output=True,
-        text=True,
-        # nbgrader runs `alembic` and the kernel from PATH: make it this environment's.
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-    )
-    if done.returncode != 0:
-        raise NbgraderFailed(
-            f"`nbgrader {' '.join(args)}` failed in {course} (exit {done.returncode}):\n"
-            f"{done.stdout}\n{done.stderr}"
-        )
-    return done.stdout + done.stderr
 
 
 def make_scratch_course(dest: Path, slugs: list[str], root: Path = REPO_ROOT) -> Path:
@@ -99,7 +76,8 @@ def scores(course: Path, slug: str, student: str) -> list[CellScore]:
             CellScore(
                 notebook=nb.name,
                 grade_id=grade.name,
-                score=grade.score,
+                # Grade.score reads 0 where nobody has scored the cell yet; keep that None
+                score=grade.auto_score if grade.manual_score is None else grade.manual_score,
                 max_score=grade.max_score,
                 autograded=grade.cell_type == "code" and not grade.needs_manual_grade,
             )
