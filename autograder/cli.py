@@ -8,8 +8,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import badges, selfcheck
+from . import badges, collect, export, grade, sandbox, selfcheck
 from .course import REPO_ROOT, TOPICS, Repository, repository_setting, topic
+from .coursedir import CourseError, open_course
+from .execute import ExecuteOptions
+from .nbgrader_cli import nbgrader
 from .notebook_run import execute, stderr_outputs
 
 
@@ -85,6 +88,60 @@ def cmd_lesson(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _course(args: argparse.Namespace):
+    return open_course(Path(args.course))
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    course = _course(args)
+    templates = collect.templates_from(course.path("release", ".", args.assignment))
+    if not templates:
+        raise CourseError(f"no release notebooks for {args.assignment!r} in {course.root / 'release'}: "
+                          f"generate them with `nbgrader generate_assignment {args.assignment}` first")
+    report = collect.collect(course.root, args.assignment, Path(args.path), sorted(templates), templates)
+    print(collect.format_report(report))
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    course = _course(args)
+    limits = sandbox.Limits(memory_bytes=args.memory << 20)
+    options = ExecuteOptions(cell_timeout=args.timeout, total_timeout=args.total_timeout,
+                             sandbox=not args.no_sandbox, limits=limits)
+    if options.sandbox:
+        options.bwrap = sandbox.bubblewrap()
+    else:
+        print("autograder: --no-sandbox: student code runs with your rights, and can read and change "
+              "anything you can (the gradebook included)", file=sys.stderr)
+    outcomes = grade.grade_assignment(course, args.assignment, grade.GradeOptions(args.student, options),
+                                      on_done=grade.Progress())
+    print(grade.table(outcomes))
+    print(f"graded notebooks and reports: {course.path('autograded', '*', args.assignment)}; "
+          f"grades: {course.db_url}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    course = _course(args)
+    extra = [f"--student={s}" for s in args.student]
+    nbgrader(course.root, "generate_feedback", args.assignment, "--force", *extra)
+    print(f"feedback written to {course.path('feedback', '*', args.assignment)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    course = _course(args)
+    for assignment in args.assignment:
+        course.check_assignment(assignment)
+    text = export.export_csv(course, args.assignment or None)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"{len(text.splitlines()) - 1} rows written to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +163,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lesson", help="run one lesson and list its errors and stderr output")
     p.add_argument("topic")
     p.set_defaults(run=cmd_lesson)
+
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course", default=".", help="the nbgrader course directory (default: here)")
+
+    p = sub.add_parser("collect", parents=[course], help="place an LMS download (zip or folder) in submitted/")
+    p.add_argument("assignment")
+    p.add_argument("path", help="zip or folder from Moodle, Canvas, or of <student>.ipynb / <student>/<nb>.ipynb")
+    p.set_defaults(run=cmd_collect)
+
+    p = sub.add_parser("grade", parents=[course], help="repair, run in the sandbox, score and record hand-ins")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds a cell may run (default 120)")
+    p.add_argument("--total-timeout", type=int, default=600,
+                   help="seconds a whole submission may run (default 600)")
+    p.add_argument("--memory", type=int, default=2048, help="memory limit of each kernel in MiB (default 2048)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without the sandbox, with your rights (only for code you trust)")
+    p.set_defaults(run=cmd_grade)
+
+    p = sub.add_parser("feedback", parents=[course], help="nbgrader's HTML feedback, with the grader's report")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=[])
+    p.set_defaults(run=cmd_feedback)
+
+    p = sub.add_parser("export", parents=[course], help="CSV: a row per student and assignment")
+    p.add_argument("assignment", nargs="*", help="default: every assignment in the gradebook")
+    p.add_argument("--output", default="grades.csv", help="file to write, or - for standard output")
+    p.set_defaults(run=cmd_export)
     return parser
 
 
@@ -113,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (KeyError, ValueError, selfcheck.NbgraderFailed) as error:
+    except (KeyError, ValueError, selfcheck.NbgraderFailed, sandbox.SandboxUnavailable,
+            collect.CollectError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2

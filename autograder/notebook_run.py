@@ -3,6 +3,7 @@ report what a reader would call a problem: an error or text on stderr."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -17,7 +18,8 @@ def execute(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, str 
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
     try:
-        client.execute()
+        # the kernel's own log (e.g. its TCP notice) is not the notebook's output
+        client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
         return nb, str(error)
     return nb, None
