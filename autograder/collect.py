@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 import zipfile
 import zlib
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import nbformat
+
+from .files import write_atomically
 
 MB = 2**20
 MAX_NOTEBOOK_BYTES = 50 * MB  # one hand-in; a larger "notebook" is refused (zip bomb or runaway outputs)
@@ -639,21 +640,6 @@ def _decide(candidates: list[_Candidate], notebooks: list[str],
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _write_atomically(copy: Path, dest: Path) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(copy, "rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _place(d: _Decision, submitted: Path, assignment: str) -> Placed | Unplaced:
     handin = d.candidate.handin
     dest = submitted / handin.student / assignment / f"{d.notebook}.ipynb"
@@ -668,7 +654,7 @@ def _place(d: _Decision, submitted: Path, assignment: str) -> Placed | Unplaced:
     if dest.exists():
         notes.append("replaced an earlier hand-in")
     try:
-        _write_atomically(d.candidate.copy, dest)
+        write_atomically(dest, d.candidate.copy.read_bytes())
     except OSError as e:
         return Unplaced(handin.entry.source, f"could not write {shown} ({e}): fix that and collect again")
     return Placed(handin.student, handin.entry.source, dest, "; ".join(notes) or None)

@@ -10,6 +10,7 @@ every test that did not run gets an error output, so it scores 0 and says why.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import shutil
 import subprocess
@@ -105,7 +106,11 @@ class GuardedClient(NotebookClient):
                 self.installed = True
             if is_test_cell(cell):
                 await self._check_guard(cell)
-        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self.guard is not None and is_test_cell(cell):
+            # code the test called may have patched things while the test ran
+            await self._check_guard(cell)
+        return cell
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):
         # A test that failed must show its error: student code can hide the
@@ -126,12 +131,12 @@ def _mark_not_run(nb, start: int, reason: str) -> None:
             cell.outputs = [*cell.get("outputs", []), _error_output("NotRun", reason)]
 
 
-def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions, slot: int = 0) -> Execution:
+def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions) -> Execution:
     """Run a sanitized notebook top to bottom; never raises for what student code does."""
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
     if options.sandbox:
-        km = sandboxed_kernel_manager(slot, options.data_dir, options.limits, options.bwrap)
+        km = sandboxed_kernel_manager(options.data_dir, options.limits, options.bwrap)
     else:
         if options.data_dir:
             shutil.copytree(options.data_dir, scratch, dirs_exist_ok=True)
@@ -149,17 +154,28 @@ def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions, slot: i
         limit = "the whole submission's" if time.monotonic() - started >= options.total_timeout - 1 else "a cell's"
         failure = f"cell {client.current} ran past {limit} time limit and was stopped"
     except DeadKernelError:
-        failure = (f"the kernel died while running cell {client.current} (the code exited the kernel, "
-                   "crashed it, or went over the memory limit)")
+        cause = ("it went over the sandbox's memory limit" if _out_of_memory(km)
+                 else "the code exited the kernel, crashed it, or went over a limit")
+        failure = f"the kernel died while running cell {client.current} ({cause})"
     except (RuntimeError, asyncio.TimeoutError, OSError) as error:
-        failure = f"the run stopped at cell {client.current}: {error}"
+        where = f"at cell {client.current}" if client.current is not None else "before the first cell"
+        failure = f"the run stopped {where}: {error}"
     finally:
+        # nbclient leaves an exit handler behind when the kernel failed to start
+        atexit.unregister(client._cleanup_kernel)
         _shutdown(km)
+        km.release_sandbox()
         shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(getattr(km, "run_dir", ""), ignore_errors=True)
     if failure is not None:
         _mark_not_run(nb, client.current or 0, f"not graded: {failure}")
+        if client.current is None:
+            client.flag("", "the kernel did not start, so no student code ran: grade this student again")
     return Execution(nb, failure, client.flags, time.monotonic() - started)
+
+
+def _out_of_memory(km) -> bool:
+    cgroup = getattr(km, "cgroup", None)
+    return bool(cgroup and cgroup.out_of_memory())
 
 
 def _shutdown(km) -> None:

@@ -44,7 +44,7 @@ def _merge(flags: dict[str, list[str]], more: dict[str, list[str]]) -> None:
 
 
 def grade_notebook(course: Course, assignment: str, student: str, template_path: Path,
-                   data_dir: Path | None, options: ExecuteOptions, slot: int = 0) -> NotebookOutcome:
+                   data_dir: Path | None, options: ExecuteOptions) -> NotebookOutcome:
     name = template_path.stem
     outcome = NotebookOutcome(name, None)
     path = course.path("submitted", student, assignment) / template_path.name
@@ -66,7 +66,7 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
     nb = sanitize(repaired.notebook, course.config, resources)
     _merge(outcome.flags, scan_flags(nb))
 
-    execution = execute_notebook(nb, replace(options, data_dir=data_dir), slot)
+    execution = execute_notebook(nb, replace(options, data_dir=data_dir))
     outcome.failure, outcome.seconds = execution.failure, execution.seconds
     _merge(outcome.flags, execution.flags)
     outcome.notebook, outcome.scores = score(execution.notebook, course.config, resources)
@@ -87,11 +87,11 @@ def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
 
 
 def grade_submission(course: Course, assignment: str, student: str, templates: list[Path],
-                     data_dir: Path | None, options: ExecuteOptions, slot: int = 0) -> SubmissionOutcome:
+                     data_dir: Path | None, options: ExecuteOptions) -> SubmissionOutcome:
     notebooks = []
     for template in templates:
         try:
-            notebooks.append(grade_notebook(course, assignment, student, template, data_dir, options, slot))
+            notebooks.append(grade_notebook(course, assignment, student, template, data_dir, options))
         except Exception as error:  # noqa: BLE001 - one bad hand-in must not stop the batch
             notebooks.append(NotebookOutcome(template.stem, None, failure=f"the grader could not grade it: "
                                              f"{type(error).__name__}: {error}"))

@@ -5,8 +5,6 @@ their grades into nbgrader's gradebook, in one transaction per student."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import compute_checksum, is_solution
 from sqlalchemy.exc import SAWarning
 
+from .files import write_atomically
 from .score import CellScore
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did
@@ -69,14 +68,6 @@ class SubmissionOutcome:
         }
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def report_cell(outcome: NotebookOutcome) -> nbformat.NotebookNode | None:
     """A note at the top of the graded notebook: what the grader repaired, flagged or could not run."""
     lines = []
@@ -103,8 +94,8 @@ def write_autograded(folder: Path, outcome: SubmissionOutcome) -> None:
         note = report_cell(nb_outcome)
         if note is not None:
             nb.cells.insert(0, note)
-        _write_atomically(folder / f"{nb_outcome.name}.ipynb", nbformat.writes(nb))
-    _write_atomically(folder / REPORT_FILE, json.dumps(outcome.report(), indent=2))
+        write_atomically(folder / f"{nb_outcome.name}.ipynb", nbformat.writes(nb).encode())
+    write_atomically(folder / REPORT_FILE, json.dumps(outcome.report(), indent=2).encode())
 
 
 def _affected(nb_outcome: NotebookOutcome, gradebook_notebook) -> dict[str, list[str]]:

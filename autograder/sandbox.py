@@ -25,10 +25,11 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 from traitlets import Any
 
+from .confine import Cgroup, UidLease, small_tmpfs, unmount
+
 WORKDIR = "/submission"  # the kernel's working folder, inside the sandbox
 DATA_MOUNT = "/assignment-data"  # the assignment's data files, read-only, copied to WORKDIR
 LAUNCHER_MOUNT = "/autograder-launch.py"
-FIRST_UID = 61000  # sandboxes run as 61000, 61001, ...: one user each, so limits don't add up
 
 
 class SandboxUnavailable(RuntimeError):
@@ -37,7 +38,7 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    memory_bytes: int = 2 << 30  # address space of the kernel
+    memory_bytes: int = 2 << 30  # the whole sandbox (cgroup), and each process's address space
     cpu_seconds: int = 900
     processes: int = 256  # threads count too: torch and ipykernel start a few dozen
     file_bytes: int = 64 << 20  # largest file the kernel may write
@@ -138,6 +139,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     sandbox = Any(None, help="SandboxSpec of this kernel")
     bwrap = Any(None, help="path of bwrap")
+    cgroup = Any(None, help="Cgroup the whole sandbox runs in")
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
@@ -146,22 +148,33 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
-        return self.sandbox.wrap(command, self.bwrap)
+        return self.cgroup.enter(self.sandbox.wrap(command, self.bwrap))
 
 
-def sandboxed_kernel_manager(slot: int, data_dir: Path | None, limits: Limits, bwrap: str) -> SandboxKernelManager:
-    """A kernel manager for one submission; the caller removes `km.run_dir` afterwards."""
-    run_dir = tempfile.mkdtemp(prefix="autograder-kernel-")
-    uid = FIRST_UID + slot
-    os.chown(run_dir, uid, uid)
-    os.chmod(run_dir, 0o700)
-    spec = SandboxSpec(run_dir, str(data_dir) if data_dir else None, uid, limits)
+def sandboxed_kernel_manager(data_dir: Path | None, limits: Limits, bwrap: str) -> SandboxKernelManager:
+    """A kernel manager for one submission; call its release_sandbox() when the kernel is done."""
+    lease = UidLease()
+    run_dir = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+    mounted = small_tmpfs(run_dir, lease.uid)
+    if not mounted:
+        os.chown(run_dir, lease.uid, lease.uid)
+        os.chmod(run_dir, 0o700)
+    spec = SandboxSpec(str(run_dir), str(data_dir) if data_dir else None, lease.uid, limits)
     km = SandboxKernelManager(
         kernel_name="python3", transport="ipc", ip=f"{run_dir}/kernel",
-        sandbox=spec, bwrap=bwrap,
+        sandbox=spec, bwrap=bwrap, cgroup=Cgroup(limits.memory_bytes, limits.processes),
     )
     km.connection_file = f"{run_dir}/connection.json"
-    km.run_dir = run_dir
+    km.run_dir = str(run_dir)
+
+    def release_sandbox() -> None:
+        km.cgroup.destroy()
+        lease.release()
+        if mounted:
+            unmount(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+    km.release_sandbox = release_sandbox
     return km
 
 
@@ -169,4 +182,5 @@ def plain_kernel_manager(workdir: Path) -> AsyncKernelManager:
     """--no-sandbox: an ordinary kernel with the grader's rights, in a scratch folder."""
     km = AsyncKernelManager(kernel_name="python3")
     km.run_dir = str(workdir)
+    km.release_sandbox = lambda: None
     return km

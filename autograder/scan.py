@@ -99,7 +99,9 @@ class _Scanner(ast.NodeVisitor):
             self.add(node, f"uses {node.id}() (code built at run time cannot be checked)")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr in MACHINERY:
+        if node.attr in ("__dict__", "__self__"):
+            self.add(node, f"uses .{node.attr} (reaches objects behind a name)")
+        elif node.attr in MACHINERY:
             self.add(node, f"uses .{node.attr} ({MACHINERY[node.attr]})")
         elif node.attr == "modules" and _root_name(node) == "sys":
             self.add(node, "uses sys.modules (the import system)")
@@ -109,6 +111,9 @@ class _Scanner(ast.NodeVisitor):
         # getattr(x, "set" "trace") and friends: names hidden in strings
         if isinstance(node.value, str) and node.value in MACHINERY:
             self.add(node, f"names {node.value!r} in a string ({MACHINERY[node.value]})")
+        elif isinstance(node.value, str) and (node.value in ("modules", "__dict__", "__self__")
+                                              or node.value.startswith("_ag_")):
+            self.add(node, f"names {node.value!r} in a string (the interpreter's internals)")
 
     def _check_target(self, target: ast.AST, verb: str) -> None:
         if isinstance(target, (ast.Attribute, ast.Subscript)):
@@ -154,9 +159,10 @@ class _Scanner(ast.NodeVisitor):
             for arg in node.args[1:]:
                 self.visit(arg)
             return
-        patches = isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args
+        patches = (isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr", "vars", "getattr")
+                   and node.args)
         if patches and _root_name(node.args[0]) in PROTECTED_ROOTS:
-            self.add(node, f"calls {node.func.id}() on {_dotted(node.args[0])} (replaces what the tests call)")
+            self.add(node, f"calls {node.func.id}() on {_dotted(node.args[0])} (reaches what the tests call)")
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -171,6 +177,8 @@ class _Scanner(ast.NodeVisitor):
 
     def _check_module(self, node: ast.AST, module: str) -> None:
         top = module.split(".")[0]
+        if module == "IPython.display":
+            return  # display(), HTML(), Image(): ordinary notebook code
         if top in ("gc", "ctypes", "importlib", "builtins", "IPython", "ipykernel", "inspect"):
             self.add(node, f"imports {module} (reaches into the interpreter)")
 

@@ -1,0 +1,148 @@
+"""What one sandbox holds on the host, and gives back when its kernel is done:
+
+- a user id of its own, leased with a lock file, so process limits never add
+  up across kernels and every leftover process can be found and killed;
+- a cgroup (v1 or v2) capping the memory and the number of processes of the
+  whole sandbox, not of each process;
+- a tiny tmpfs on the folder holding the kernel's sockets, the only host
+  folder the kernel can write to, so it cannot fill the host's disk.
+
+Each piece degrades to nothing where the host does not offer it (no cgroup
+controllers, no mount rights); the rlimits set in the sandbox still apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+FIRST_UID = 61000
+UID_COUNT = 1000
+LOCK_DIR = Path("/tmp/autograder-uids")  # machine-wide, like the uids it locks: never $TMPDIR
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid:
+                        found.append(int(entry.name))
+                    break
+    return found
+
+
+def kill_user(uid: int, wait: float = 10.0) -> None:
+    """SIGKILL every process of `uid` until none is left (a fork bomb keeps forking for a while)."""
+    deadline = time.monotonic() + wait
+    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+class UidLease:
+    """An unused sandbox uid, held (flock) until release()."""
+
+    def __init__(self) -> None:
+        LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(FIRST_UID, FIRST_UID + UID_COUNT):
+            fd = os.open(LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            kill_user(uid)  # whatever a crashed grader left behind under this uid
+            return
+        raise RuntimeError(f"all {UID_COUNT} sandbox users are busy: grade with fewer workers")
+
+    def release(self) -> None:
+        kill_user(self.uid)
+        os.close(self._fd)
+
+
+class Cgroup:
+    """Memory and process caps for a whole sandbox; `paths` is empty where the host has none."""
+
+    def __init__(self, memory_bytes: int, processes: int) -> None:
+        self.paths: list[Path] = []
+        settings = self._layout(memory_bytes, processes)
+        for folder, values in settings.items():
+            try:
+                folder.mkdir()
+                for file, value in values.items():
+                    (folder / file).write_text(str(value))
+            except OSError:
+                self.destroy()
+                self.paths = []
+                return
+            self.paths.append(folder)
+
+    def _layout(self, memory_bytes: int, processes: int) -> dict[Path, dict[str, int]]:
+        name = f"autograder-{uuid.uuid4().hex}"
+        unified = CGROUP_ROOT / "cgroup.controllers"
+        if unified.is_file() and {"memory", "pids"} <= set(unified.read_text().split()):
+            return {CGROUP_ROOT / name: {"memory.max": memory_bytes, "memory.swap.max": 0, "pids.max": processes}}
+        memory, pids = CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"
+        if memory.is_dir() and pids.is_dir():
+            return {memory / name: {"memory.limit_in_bytes": memory_bytes}, pids / name: {"pids.max": processes}}
+        return {}
+
+    def enter(self, command: list[str]) -> list[str]:
+        """`command`, started inside the cgroup: a shell writes its pid in, then execs it."""
+        if not self.paths:
+            return command
+        writes = " && ".join(f"echo $$ > {folder / 'cgroup.procs'}" for folder in self.paths)
+        return ["/bin/sh", "-c", f'{writes} && exec "$@"', "sh", *command]
+
+    def out_of_memory(self) -> bool:
+        """Whether the sandbox hit its memory cap (v2 counts OOM kills, v1 counts hits of the limit)."""
+        for folder in self.paths:
+            with contextlib.suppress(OSError, ValueError):
+                if (folder / "memory.events").is_file():
+                    events = dict(line.split() for line in (folder / "memory.events").read_text().splitlines())
+                    if int(events.get("oom_kill", 0)) > 0:
+                        return True
+                elif (folder / "memory.failcnt").is_file() and int((folder / "memory.failcnt").read_text()) > 0:
+                    return True
+        return False
+
+    def destroy(self, wait: float = 10.0) -> None:
+        deadline = time.monotonic() + wait
+        for folder in self.paths:
+            while folder.exists() and time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    for pid in (folder / "cgroup.procs").read_text().split():
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(int(pid), signal.SIGKILL)
+                try:
+                    folder.rmdir()
+                except OSError:
+                    time.sleep(0.05)
+
+
+def small_tmpfs(folder: Path, uid: int, size: str = "1m") -> bool:
+    """Mount a tiny tmpfs owned by `uid` on `folder`; False where mounting is not allowed."""
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes=64,mode=0700,uid={uid},gid={uid}",
+         "autograder-kernel", str(folder)],
+        capture_output=True, check=False,
+    )
+    return done.returncode == 0
+
+
+def unmount(folder: Path) -> None:
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
