@@ -26,7 +26,7 @@ INSTALL_SOURCE = r'''
 def _autograder_install(name):
     import builtins, sys, threading, types, math
     import numpy, numpy.testing, torch, torch.testing, torch.autograd, torch.nn.functional
-    import matplotlib.pyplot
+    import matplotlib, matplotlib.pyplot
     ip = get_ipython()
     # Let matplotlib pick its backend now: IPython then installs its own hooks (post_execute,
     # pyplot.draw_if_interactive), which must be part of the snapshot, not a change by the student.
@@ -63,12 +63,24 @@ def _autograder_install(name):
         "trace": (sys.gettrace(), sys.getprofile()),
     }
 
+    import os
+    libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, numpy, matplotlib))
+
+    def library_wrapper(new, old):
+        # torch wraps some of its own functions when a part of it loads lazily (torch._dynamo
+        # wraps torch.manual_seed): a wrapper of the old function, written in the library itself.
+        code = getattr(new, "__code__", None)
+        return (getattr(new, "__wrapped__", None) is old and code is not None
+                and code.co_filename.startswith(libraries))
+
     def restore():
         changed = []
         for n, saved in snap["modules"].items():
             current = vars(modules[n])
             for k, v in saved.items():
-                if current.get(k) is not v:
+                if library_wrapper(current.get(k), v):
+                    saved[k] = current[k]
+                elif current.get(k) is not v:
                     changed.append(f"{n}.{k}")
                     try:
                         setattr(modules[n], k, v)
@@ -81,7 +93,9 @@ def _autograder_install(name):
         for cls, saved in snap["classes"]:
             current = functions(vars(cls), dunders=True)
             for k, v in saved.items():
-                if current.get(k) is not v:
+                if library_wrapper(current.get(k), v):
+                    saved[k] = current[k]
+                elif current.get(k) is not v:
                     changed.append(f"{cls.__name__}.{k}")
                     setattr(cls, k, v)
             for k in set(current) - set(saved):

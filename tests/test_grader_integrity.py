@@ -110,6 +110,12 @@ ATTACKS = {
         "torch.allclose = lambda *args, **kwargs: True\n"
         "torch.Tensor.__eq__ = lambda self, other: torch.tensor(True)\n",
         restored="torch.testing.assert_close", scanned="assigns torch.testing.assert_close"),
+    # A wrapper of the real function, as torch's own lazy wrappers are, but written by the student.
+    "wraps_assert_close": Attack(
+        "import functools, torch\n"
+        "_real = torch.testing.assert_close\n"
+        "torch.testing.assert_close = functools.wraps(_real)(lambda *args, **kwargs: None)\n",
+        restored="torch.testing.assert_close", scanned="assigns torch.testing.assert_close"),
     "patch_builtins": Attack(
         "import builtins\n"
         "class _Never(Exception):\n"
