@@ -23,6 +23,7 @@ import nbformat
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.utils import is_grade, is_solution
 
 from .guard import GuardSession
 from .sandbox import Limits, plain_kernel_manager, sandboxed_kernel_manager
@@ -47,8 +48,8 @@ class Execution:
 
 
 def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    """An autograded test: a graded code cell that is not the student's answer."""
+    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
 
 
 def _grade_id(cell) -> str:

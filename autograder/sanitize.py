@@ -12,6 +12,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
+from .execute import is_test_cell
 from .scan import scan_source
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
@@ -43,7 +44,7 @@ def scan_flags(nb) -> dict[str, list[str]]:
         meta = _meta(cell)
         if cell.cell_type != "code":
             continue
-        if meta.get("grade") and not meta.get("solution") and found:
+        if is_test_cell(cell) and found:
             flags[meta["grade_id"]] = list(found)
         if not meta.get("locked"):
             where = f"answer cell '{meta['grade_id']}'" if meta.get("grade_id") else "a cell the student added"
