@@ -12,7 +12,7 @@ from . import badges, collect, export, grade, sandbox, selfcheck
 from .course import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
 from .execute import ExecuteOptions
-from .nbgrader_cli import nbgrader
+from .nbgrader_cli import NbgraderFailed, nbgrader
 from .notebook_run import execute, stderr_outputs
 
 
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (KeyError, ValueError, selfcheck.NbgraderFailed, sandbox.SandboxUnavailable,
+    except (KeyError, ValueError, NbgraderFailed, sandbox.SandboxUnavailable,
             collect.CollectError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2

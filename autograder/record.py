@@ -132,7 +132,7 @@ def _record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Note
         grade.auto_score = found[cell.name].auto_score if cell.name in found else 0.0
         grade.needs_manual_grade = (grade.manual_score is not None or grade.auto_score is None
                                     or cell.name in flagged)
-    answer_cells = {c.name: c for c in notebook.source_cells}
+    source_cells = {c.name for c in notebook.source_cells}
     cells = nb_outcome.notebook.cells if nb_outcome.notebook is not None else []
     last_answer = None
     notes: dict[str, list[str]] = {}
@@ -149,7 +149,7 @@ def _record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Note
     for cell in cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
-        if not (gid and (is_solution(cell) or meta.get("task")) and gid in answer_cells):
+        if not (gid and (is_solution(cell) or meta.get("task")) and gid in source_cells):
             continue
         comment = gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student)
         blank = meta.get("checksum") == compute_checksum(cell) and not meta.get("task")

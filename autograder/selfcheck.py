@@ -16,9 +16,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from .course import REPO_ROOT, TOPICS
-from .nbgrader_cli import NbgraderFailed, nbgrader
-
-__all__ = ["NbgraderFailed", "nbgrader"]
+from .nbgrader_cli import nbgrader
 
 SOLVED = "solution"  # student id of the instructor's own solution, handed in
 BLANK = "blank"  # student id of the release handed in untouched

@@ -14,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder import selfcheck
+from autograder.nbgrader_cli import nbgrader
 
 SLUG = "warnings"
 
@@ -66,7 +67,7 @@ def grade(root, tmp_path):
     course = selfcheck.make_scratch_course(tmp_path / "course", [SLUG], root)
     selfcheck.generate_release(course, SLUG)
     selfcheck.hand_in(course, "student", SLUG, [root / "source" / SLUG / f"{SLUG}.ipynb"])
-    selfcheck.nbgrader(course, "autograde", SLUG)
+    nbgrader(course, "autograde", SLUG)
     return {c.grade_id: c.score for c in selfcheck.scores(course, SLUG, "student")}
 
 
