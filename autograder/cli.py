@@ -108,13 +108,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
     limits = sandbox.Limits(memory_bytes=args.memory << 20)
     options = ExecuteOptions(cell_timeout=args.timeout, total_timeout=args.total_timeout,
                              sandbox=not args.no_sandbox, limits=limits)
-    if options.sandbox:
+    if options.sandbox and not args.dask:
         options.bwrap = sandbox.bubblewrap()
-    else:
+    elif not options.sandbox:
         print("autograder: --no-sandbox: student code runs with your rights, and can read and change "
               "anything you can (the gradebook included)", file=sys.stderr)
-    outcomes = grade.grade_assignment(course, args.assignment, grade.GradeOptions(args.student, options),
-                                      on_done=grade.Progress())
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    progress = grade.Progress()
+    choice = grade.GradeOptions(args.student, options, workers=args.workers, warm=not args.cold, dask=args.dask)
+    try:
+        outcomes = grade.grade_assignment(course, args.assignment, choice, on_done=progress,
+                                          on_start=progress.start)
+    except KeyboardInterrupt:
+        print(f"\nautograder: interrupted. {progress.done} students were graded and recorded, each in one "
+              "transaction; nobody else's grades were touched. Run the same command again to grade "
+              "everyone (grading again gives the same grades).", file=sys.stderr)
+        return 130
     print(grade.table(outcomes))
     print(f"graded notebooks and reports: {course.path('autograded', '*', args.assignment)}; "
           f"grades: {course.db_url}")
@@ -139,6 +149,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         Path(args.output).write_text(text)
         print(f"{len(text.splitlines()) - 1} rows written to {args.output}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report  # matplotlib loads only for this command
+
+    path = report.write_report(_course(args), args.assignment, Path(args.output) if args.output else None)
+    print(f"report written to {path}")
     return 0
 
 
@@ -181,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", type=int, default=2048, help="memory limit of each kernel in MiB (default 2048)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without the sandbox, with your rights (only for code you trust)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: one a core, as many as fit in memory "
+                        "at --memory each; with --dask: the cluster's threads)")
+    p.add_argument("--cold", action="store_true",
+                   help="start a new interpreter for every submission instead of forking warm kernels")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the hand-ins on a Dask cluster (e.g. tcp://10.0.0.5:8786); the workers sandbox "
+                        "them, and repair, scoring and the gradebook stay here")
     p.set_defaults(run=cmd_grade)
 
     p = sub.add_parser("feedback", parents=[course], help="nbgrader's HTML feedback, with the grader's report")
@@ -192,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="*", help="default: every assignment in the gradebook")
     p.add_argument("--output", default="grades.csv", help="file to write, or - for standard output")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("report", parents=[course], help="one HTML page: scores, pass rates, flags, repairs, failures")
+    p.add_argument("assignment")
+    p.add_argument("--output", metavar="PATH", help="file to write (default: reports/ASSIGNMENT.html in the course)")
+    p.set_defaults(run=cmd_report)
     return parser
 
 

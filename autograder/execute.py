@@ -27,6 +27,7 @@ from nbgrader.utils import is_grade, is_solution
 
 from .guard import GuardSession
 from .sandbox import Limits, plain_kernel_manager, sandboxed_kernel_manager
+from .sandbox_pool import WarmSandbox, WarmStartFailed
 
 
 @dataclass
@@ -132,16 +133,32 @@ def _mark_not_run(nb, start: int, reason: str) -> None:
             cell.outputs = [*cell.get("outputs", []), _error_output("NotRun", reason)]
 
 
-def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions) -> Execution:
-    """Run a sanitized notebook top to bottom; never raises for what student code does."""
+def _kernel_manager(options: ExecuteOptions, warm: WarmSandbox | None, scratch: Path):
+    if warm is not None:
+        return warm.kernel()
+    if options.sandbox:
+        return sandboxed_kernel_manager(options.data_dir, options.limits, options.bwrap)
+    if options.data_dir:
+        shutil.copytree(options.data_dir, scratch, dirs_exist_ok=True)
+    return plain_kernel_manager(scratch)
+
+
+def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions,
+                     warm: WarmSandbox | None = None) -> Execution:
+    """Run a sanitized notebook top to bottom; never raises for what student code does.
+
+    With `warm`, the kernel is forked from that warm sandbox (sandbox_pool.py);
+    without, a new sandboxed kernel starts (or, with sandbox=False, a plain one)."""
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
-    if options.sandbox:
-        km = sandboxed_kernel_manager(options.data_dir, options.limits, options.bwrap)
-    else:
-        if options.data_dir:
-            shutil.copytree(options.data_dir, scratch, dirs_exist_ok=True)
-        km = plain_kernel_manager(scratch)
+    try:
+        km = _kernel_manager(options, warm, scratch)
+    except (WarmStartFailed, OSError, RuntimeError) as error:
+        shutil.rmtree(scratch, ignore_errors=True)
+        failure = f"the run stopped before the first cell: the kernel could not start ({error})"
+        _mark_not_run(nb, 0, f"not graded: {failure}")
+        flags = {"": ["the kernel did not start, so no student code ran: grade this student again"]}
+        return Execution(nb, failure, flags, time.monotonic() - started)
     client = GuardedClient(
         nb, km, GuardSession(), started + options.total_timeout,
         timeout=options.cell_timeout, allow_errors=True, interrupt_on_timeout=False,

@@ -1,10 +1,13 @@
-"""`autograder grade`: the pipeline for one assignment, submission by submission.
+"""`autograder grade`: the pipeline for one assignment.
 
     repair -> sanitize -> execute (sandbox) -> score -> record
 
-Everything but execute runs here, in the trusted parent, and only here is
-the gradebook written. A submission that fails is recorded with its reason
-and the batch goes on.
+Submissions go through repair, execute and score in parallel (`workers`
+threads, each waiting on its kernel); execute runs in a sandbox here or on a
+Dask cluster (runners.py). Only the calling thread records, one student at a
+time and one transaction each, so the gradebook has a single writer (SQLite
+never locks) and is never half-written. A submission that fails is recorded
+with its reason and the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
 from .coursedir import Course, CourseError
-from .execute import ExecuteOptions, execute_notebook
+from .execute import ExecuteOptions
 from .record import NotebookOutcome, SubmissionOutcome, record_grades, write_autograded
 from .repair import UnreadableNotebook, read_submission, repair_submission
+from .runners import DaskRunner, LocalRunner, default_workers
 from .sanitize import nbgrader_resources, sanitize, scan_flags
 from .score import score
 
@@ -31,6 +36,9 @@ from .score import score
 class GradeOptions:
     students: list[str] = field(default_factory=list)  # empty: everyone in submitted/
     execute: ExecuteOptions = field(default_factory=ExecuteOptions)
+    workers: int | None = None  # submissions at once; None: cores that fit in memory (or the cluster's threads)
+    warm: bool = True  # fork kernels from a warm sandbox
+    dask: str | None = None  # scheduler address: execute on that Dask cluster
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -44,7 +52,7 @@ def _merge(flags: dict[str, list[str]], more: dict[str, list[str]]) -> None:
 
 
 def grade_notebook(course: Course, assignment: str, student: str, template_path: Path,
-                   data_dir: Path | None, options: ExecuteOptions) -> NotebookOutcome:
+                   runner: LocalRunner | DaskRunner) -> NotebookOutcome:
     name = template_path.stem
     outcome = NotebookOutcome(name, None)
     path = course.path("submitted", student, assignment) / template_path.name
@@ -66,7 +74,7 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
     nb = sanitize(repaired.notebook, course.config, resources)
     _merge(outcome.flags, scan_flags(nb))
 
-    execution = execute_notebook(nb, replace(options, data_dir=data_dir))
+    execution = runner.run(nb)
     outcome.failure, outcome.seconds = execution.failure, execution.seconds
     _merge(outcome.flags, execution.flags)
     outcome.notebook, outcome.scores = score(execution.notebook, course.config, resources)
@@ -87,11 +95,11 @@ def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
 
 
 def grade_submission(course: Course, assignment: str, student: str, templates: list[Path],
-                     data_dir: Path | None, options: ExecuteOptions) -> SubmissionOutcome:
+                     runner: LocalRunner | DaskRunner) -> SubmissionOutcome:
     notebooks = []
     for template in templates:
         try:
-            notebooks.append(grade_notebook(course, assignment, student, template, data_dir, options))
+            notebooks.append(grade_notebook(course, assignment, student, template, runner))
         except Exception as error:  # noqa: BLE001 - one bad hand-in must not stop the batch
             notebooks.append(NotebookOutcome(template.stem, None, failure=f"the grader could not grade it: "
                                              f"{type(error).__name__}: {error}"))
@@ -105,8 +113,14 @@ def record(course: Course, outcome: SubmissionOutcome) -> None:
     record_grades(course.db_url, outcome, course.dirs.get_existing_timestamp(str(submitted)))
 
 
+def _runner(options: GradeOptions, data_dir: Path | None) -> LocalRunner | DaskRunner:
+    execute = replace(options.execute, data_dir=data_dir)
+    return DaskRunner(options.dask, execute) if options.dask else LocalRunner(execute, options.warm)
+
+
 def grade_assignment(course: Course, assignment: str, options: GradeOptions,
-                     on_done: Callable[[SubmissionOutcome, int, int], None] | None = None) -> list[SubmissionOutcome]:
+                     on_done: Callable[[SubmissionOutcome, int, int], None] | None = None,
+                     on_start: Callable[[str, int], None] | None = None) -> list[SubmissionOutcome]:
     course.check_assignment(assignment)
     templates = course.release_notebooks(assignment)
     students = options.students or submitted_students(course, assignment)
@@ -115,15 +129,26 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
         raise CourseError(f"no hand-in of {assignment} for {', '.join(missing)} in "
                           f"{course.path('submitted', '*', assignment)}: collect it first")
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch:
-        data_dir = _data_files(course, assignment, Path(scratch))
-        for index, student in enumerate(students):
-            outcome = grade_submission(course, assignment, student, templates, data_dir, options.execute)
-            record(course, outcome)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome, index + 1, len(students))
-    return outcomes
+    with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
+            _runner(options, _data_files(course, assignment, Path(scratch))) as runner:
+        workers = options.workers or (runner.threads if isinstance(runner, DaskRunner)
+                                      else default_workers(options.execute.limits.memory_bytes))
+        if on_start:
+            on_start(f"{runner.note}; {workers} at a time", len(students))
+        pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="grade")
+        try:
+            futures = [pool.submit(grade_submission, course, assignment, s, templates, runner) for s in students]
+            for future in as_completed(futures):
+                outcome = future.result()
+                record(course, outcome)  # here only: one writer
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome, len(outcomes), len(students))
+        finally:
+            # On Ctrl-C or a gradebook error: drop what has not started, and let
+            # the closing runner kill the kernels of what has.
+            pool.shutdown(wait=False, cancel_futures=True)
+    return sorted(outcomes, key=lambda o: students.index(o.student))
 
 
 class Progress:
@@ -132,9 +157,15 @@ class Progress:
     def __init__(self, stream=sys.stderr) -> None:
         self.stream = stream
         self.started = time.monotonic()
-        self.failed = self.flagged = 0
+        self.failed = self.flagged = self.done = 0
+
+    def start(self, how: str, total: int) -> None:
+        self.started = time.monotonic()
+        self.stream.write(f"grading {total} submissions ({how})\n")
+        self.stream.flush()
 
     def __call__(self, outcome: SubmissionOutcome, done: int, total: int) -> None:
+        self.done = done
         self.failed += bool(outcome.failures)
         self.flagged += bool(outcome.flags)
         elapsed = time.monotonic() - self.started

@@ -83,6 +83,48 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def _environment() -> list[str]:
+    return [
+        "--clearenv",
+        "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "--setenv", "HOME", "/tmp",
+        "--setenv", "LANG", "C.UTF-8",
+        "--setenv", "IPYTHONDIR", "/tmp/.ipython",
+        "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib",
+        "--setenv", "PYTHONNOUSERSITE", "1",
+        "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+        "--setenv", "OMP_NUM_THREADS", "1",
+    ]
+
+
+def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool = True) -> list[str]:
+    """The sandbox both kinds of kernel start in: no network, the system and this
+    Python read-only, a small /tmp, and `shared_dir` (the kernel's sockets) at its own path."""
+    mounts: list[str] = []
+    made = {"/tmp"}
+    for path in _read_only_roots() + [shared_dir]:
+        for parent in _ancestors(path):
+            if parent not in made:
+                # bwrap makes missing parents 0700; the kernel's user must traverse them
+                mounts += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+    for path in _read_only_roots():
+        mounts += ["--ro-bind", path, path]
+    return [
+        bwrap,
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        *(["--unshare-cgroup-try"] if unshare_cgroup else []),
+        "--die-with-parent", "--new-session", "--hostname", "sandbox",
+        "--proc", "/proc", "--dev", "/dev",
+        "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        "--symlink", "usr/sbin", "/sbin",
+        "--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp",
+        *mounts,
+        "--bind", shared_dir, shared_dir,
+        *_environment(),
+    ]
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     run_dir: str  # holds the connection file and the kernel's sockets; seen inside at the same path
@@ -91,42 +133,14 @@ class SandboxSpec:
     limits: Limits
 
     def wrap(self, kernel_command: list[str], bwrap: str) -> list[str]:
-        mounts: list[str] = []
-        made = {"/tmp"}
-        for path in _read_only_roots() + [self.run_dir]:
-            for parent in _ancestors(path):
-                if parent not in made:
-                    # bwrap makes missing parents 0700; the kernel's user must traverse them
-                    mounts += ["--perms", "0755", "--dir", parent]
-                    made.add(parent)
-        for path in _read_only_roots():
-            mounts += ["--ro-bind", path, path]
         launcher = str(Path(__file__).with_name("sandbox_launch.py"))
         data = ["--ro-bind", self.data_dir, DATA_MOUNT] if self.data_dir else []
-        size = str(self.limits.disk_bytes)
         return [
-            bwrap,
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev",
-            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--symlink", "usr/sbin", "/sbin",
-            "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-            *mounts,
-            "--bind", self.run_dir, self.run_dir,
+            *bwrap_base(bwrap, self.limits, self.run_dir),
             "--ro-bind", launcher, LAUNCHER_MOUNT,
             *data,
-            "--size", size, "--perms", "0755", "--tmpfs", WORKDIR,
+            "--size", str(self.limits.disk_bytes), "--perms", "0755", "--tmpfs", WORKDIR,
             "--chdir", WORKDIR,
-            "--clearenv",
-            "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            "--setenv", "HOME", "/tmp",
-            "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "IPYTHONDIR", "/tmp/.ipython",
-            "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib",
-            "--setenv", "PYTHONNOUSERSITE", "1",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--setenv", "OMP_NUM_THREADS", "1",
             "--",
             sys.executable, "-I", "-S", LAUNCHER_MOUNT,
             str(self.uid), json.dumps(asdict(self.limits)), DATA_MOUNT,

@@ -265,7 +265,8 @@ print("DISK", json.dumps(result))
 # The kernel's sockets live in a folder of the host's /tmp, bound into the sandbox.
 RUN_DIR_FILLER = r'''
 import os, sys
-run_dir = os.path.dirname(sys.argv[sys.argv.index("-f") + 1])
+from ipykernel.kernelapp import IPKernelApp
+run_dir = os.path.dirname(IPKernelApp.instance().connection_file)
 chunk = b"x" * (8 << 20)
 written = 0
 try:
@@ -466,6 +467,7 @@ HONEST = ["a_honest", "i_after_fork_bomb", "z_honest"]
 
 @dataclass
 class Batch:
+    mode: str  # "warm": kernels forked from a warm sandbox (the default); "cold": a new sandbox each
     course: Path
     stdout: str
     stderr: str
@@ -484,6 +486,15 @@ class Batch:
 
     def probe(self) -> dict:
         return dict(json.loads(line) for line in printed(self.nb("b_probe"), "PROBE"))
+
+    @property
+    def options(self) -> list[str]:
+        return ["--cold"] if self.mode == "cold" else []
+
+    @property
+    def launcher(self) -> str:
+        """The grader's program inside the sandbox, the one file of ours the kernel sees."""
+        return "autograder-zygote.py" if self.mode == "warm" else "autograder-launch.py"
 
 
 @pytest.fixture(scope="module")
@@ -534,10 +545,11 @@ def lingering(tag: str, wait: float = 10) -> list[int]:
     return left
 
 
-@pytest.fixture(scope="module")
-def batch(pristine, tmp_path_factory, listener, private_tmp) -> Batch:
+@pytest.fixture(scope="module", params=["warm", "cold"])
+def batch(request, pristine, tmp_path_factory, listener, private_tmp) -> Batch:
     bubblewrap()  # the sandbox must be available: these tests are about it
-    course = copy_course(pristine, tmp_path_factory, "sandbox")
+    mode = request.param
+    course = copy_course(pristine, tmp_path_factory, f"sandbox-{mode}")
     home = Path.home()
     home_file = next((str(p) for p in sorted(home.iterdir()) if p.is_file()), str(home / ".bashrc"))
     values = {
@@ -550,7 +562,8 @@ def batch(pristine, tmp_path_factory, listener, private_tmp) -> Batch:
         submit(course, student, hand_in_notebook(course))
     for student, answers in ATTACKERS.items():
         submit(course, student, hand_in_notebook(course, answers(values)))
-    limits = ("--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT))
+    limits = ("--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT),
+              *(["--cold"] if mode == "cold" else []))
     started = time.monotonic()
     with pytest.MonkeyPatch.context() as mp, DiskWatch(course, private_tmp) as disk:
         mp.setenv(SECRET_VARIABLE, values["SECRET"])
@@ -562,8 +575,10 @@ def batch(pristine, tmp_path_factory, listener, private_tmp) -> Batch:
         if result.returncode == 0 and unlucky:
             again = run_autograder(course, "grade", ASSIGNMENT, *limits, *[f"--student={s}" for s in unlucky])
             stdout += again.stdout
-    return Batch(course, stdout, result.stderr, result.returncode, time.monotonic() - started, disk.drop,
-                 lingering(str(private_tmp)), listener, values)
+    # a cold sandbox names its run folder (in TMPDIR) on its command line; a warm kernel is its zygote's fork
+    tag = "autograder-zygote.py" if mode == "warm" else str(private_tmp)
+    return Batch(mode, course, stdout, result.stderr, result.returncode, time.monotonic() - started, disk.drop,
+                 lingering(tag), listener, values)
 
 
 def test_batch_finishes_with_status_0_and_lists_every_failure(batch):
@@ -659,10 +674,10 @@ def test_the_home_folder_is_not_there(batch):
 def test_no_file_of_the_course_or_host_is_reachable(batch):
     probe = batch.probe()
     files = probe["files"]
-    assert "/autograder-launch.py" in files, "the walk did not run"
+    assert "/" + batch.launcher in files, "the walk did not run"
     assert set(probe["etc"][len("dir: "):].split()) <= {"alternatives", "fonts", "ld.so.cache", "localtime", "ssl"}
     outside = [f for f in files if not f.startswith(("/etc/ld.so.cache", "/etc/localtime", "/tmp/", "/submission/",
-                                                    "/autograder-launch.py"))]
+                                                    "/" + batch.launcher))]
     assert outside == []
     assert len(files) < 1000
     assert not [f for f in files if f.endswith((".db", ".ipynb"))]
@@ -688,8 +703,10 @@ def test_subprocesses_see_only_the_sandbox(batch):
     probe = batch.probe()
     returncode, entries = probe["ls /"]
     assert returncode == 0
-    sandbox = {"autograder-launch.py", "bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "submission", "tmp",
+    sandbox = {batch.launcher, "bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "submission", "tmp",
                "usr", "assignment-data"}
+    if batch.mode == "warm":  # empty mount points of what the kernel unmounted before student code
+        sandbox |= {"run", "sys"}
     assert set(entries) <= sandbox | _python_under("/"), entries
     commands = probe["processes"]
     assert "1" in commands and len(commands) < 10, commands  # its own pid namespace
@@ -755,7 +772,7 @@ def run_dir_filler(batch, private_tmp) -> tuple[str, int, int]:
     submit(batch.course, student, hand_in_notebook(batch.course, {"double": RUN_DIR_FILLER + DOUBLE}))
     with pytest.MonkeyPatch.context() as mp, DiskWatch(private_tmp) as disk:
         mp.setenv("TMPDIR", str(private_tmp))
-        result = run_autograder(batch.course, "grade", ASSIGNMENT, "--student", student,
+        result = run_autograder(batch.course, "grade", ASSIGNMENT, "--student", student, *batch.options,
                                 "--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT))
     (wrote,) = printed(graded_notebook(batch.course, student), "WROTE")
     return wrote, result.returncode, disk.drop
@@ -855,8 +872,9 @@ def unsandboxed(pristine, tmp_path_factory) -> Path:
     course = copy_course(pristine, tmp_path_factory, "nosandbox")
     submit(course, "a_honest", hand_in_notebook(course))
     submit(course, "b_vandal", hand_in_notebook(course, {"double": fill(VANDAL, COURSE=str(course)) + DOUBLE}))
-    result = run_autograder(course, "grade", ASSIGNMENT, "--no-sandbox", "--timeout", str(CELL_TIMEOUT),
-                            "--total-timeout", str(TOTAL_TIMEOUT))
+    # one at a time, so that the honest student is recorded before the vandal runs
+    result = run_autograder(course, "grade", ASSIGNMENT, "--no-sandbox", "--workers", "1",
+                            "--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT))
     assert result.returncode == 0, result.stderr[-3000:]
     return course
 

@@ -1,0 +1,219 @@
+"""Warm sandboxed kernels: one bubblewrap sandbox holds a parent process (the
+zygote, sandbox_zygote.py) that has imported torch, numpy, matplotlib and
+ipykernel and never runs student code. Each submission gets a kernel forked
+from it, so a kernel is ready in a fraction of a second instead of paying
+for a new interpreter and `import torch` every time.
+
+Nothing passes from one submission to the next: every kernel is a fresh fork
+of the untouched parent, with its own user id, cgroup, mount and network
+namespaces, and its own empty /tmp and working folder; it is used
+for one submission and killed.
+
+The grader side here leases the uid and the cgroup, writes the connection
+file, asks the zygote for a fork, and hands nbclient a kernel manager that
+attaches to that kernel instead of starting one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.connect import write_connection_file
+
+from .confine import CGROUP_ROOT, Cgroup, UidLease, kill_user
+from .sandbox import DATA_MOUNT, WORKDIR, Limits, bwrap_base
+
+ZYGOTE_MOUNT = "/autograder-zygote.py"
+# What every notebook of the course imports: loaded once, in the parent.
+PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "ipykernel.kernelapp")
+# The zygote's rights, dropped by each child before student code runs (see sandbox_zygote.py).
+CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE")
+START_SECONDS = 120
+
+
+class WarmStartFailed(RuntimeError):
+    pass
+
+
+def _pool_parent() -> str:
+    for parent in ("/run", "/var/tmp"):
+        if os.access(parent, os.W_OK):
+            return parent
+    raise WarmStartFailed("no folder outside /tmp to hold the kernels' sockets: /run and /var/tmp are not writable")
+
+
+def _host_pid(inner_pid: int, namespace: str) -> int | None:
+    """The host's pid of the process that is `inner_pid` in the pid namespace `namespace`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(entry / "ns" / "pid") != namespace:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("NSpid:") and int(line.split()[-1]) == inner_pid:
+                    return int(entry.name)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+class WarmKernelManager(AsyncKernelManager):
+    """Attaches to a kernel forked by the zygote: nbclient sees a kernel already started."""
+
+    host_pid: int = 0
+
+    @property
+    def has_kernel(self) -> bool:
+        return self.host_pid > 0
+
+    async def _async_is_alive(self) -> bool:
+        return _alive(self.host_pid)
+
+    async def _async_interrupt_kernel(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.host_pid, signal.SIGINT)
+
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.host_pid, signal.SIGKILL)
+        self.host_pid = 0
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        pass  # the run folder and everything else go with release_sandbox()
+
+    # jupyter_client calls both spellings
+    is_alive = _async_is_alive
+    interrupt_kernel = _async_interrupt_kernel
+    shutdown_kernel = _async_shutdown_kernel
+    cleanup_resources = _async_cleanup_resources
+
+
+class WarmSandbox:
+    """A zygote for one grading run (one assignment's data files, one set of limits)."""
+
+    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None,
+                 preload: tuple[str, ...] = PRELOAD) -> None:
+        self.limits = limits
+        # 0700, root's: kernels bind their sockets here as root. Not under /tmp,
+        # which each kernel replaces with an empty one of its own.
+        self.root = Path(tempfile.mkdtemp(prefix="autograder-pool-", dir=_pool_parent()))
+        self.cgroups = Cgroup(limits.memory_bytes, limits.processes)  # probe: can this host give us cgroups?
+        self.use_cgroups = bool(self.cgroups.paths)
+        self.cgroups.destroy()
+        self._lock = threading.Lock()
+        self._log = open(self.root / "zygote.log", "w+")  # noqa: SIM115 - lives as long as the zygote
+        command = self._command(bwrap, data_dir, preload)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self._log, text=True, start_new_session=True)
+        ready = self._read(START_SECONDS)
+        self.namespace = ready["pid_namespace"]
+
+    def _command(self, bwrap: str, data_dir: Path | None, preload: tuple[str, ...]) -> list[str]:
+        zygote = str(Path(__file__).with_name("sandbox_zygote.py"))
+        caps = [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
+        cgroup = ["--bind", str(CGROUP_ROOT), str(CGROUP_ROOT)] if self.use_cgroups else []
+        data = ["--ro-bind", str(data_dir), DATA_MOUNT] if data_dir else []
+        return [
+            *bwrap_base(bwrap, self.limits, str(self.root), unshare_cgroup=False),
+            *cgroup, *data, *caps,
+            "--ro-bind", zygote, ZYGOTE_MOUNT,
+            "--perms", "0755", "--dir", WORKDIR, "--chdir", WORKDIR,  # never the grader's folder, nor its name
+            "--",
+            sys.executable, "-I", ZYGOTE_MOUNT, json.dumps(asdict(self.limits)), DATA_MOUNT, WORKDIR, *preload,
+        ]
+
+    def _read(self, timeout: float) -> dict:
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            raise WarmStartFailed(f"the warm sandbox did not start: {self._log_tail()}")
+        return json.loads(line)
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self._log.seek(0)
+            return self._log.read()[-2000:].strip() or "no message"
+        return "no message"
+
+    def kernel(self) -> WarmKernelManager:
+        """A new kernel for one submission; call its release_sandbox() when done with it."""
+        lease = UidLease()
+        cgroup = Cgroup(self.limits.memory_bytes, self.limits.processes) if self.use_cgroups else None
+        run_dir = self.root / f"kernel-{uuid.uuid4().hex[:12]}"
+        run_dir.mkdir(mode=0o700)
+        connection = str(run_dir / "connection.json")
+        write_connection_file(connection, transport="ipc", ip=f"{run_dir}/kernel")
+        km = WarmKernelManager(transport="ipc")
+        km.load_connection_file(connection)
+        km.run_dir, km.cgroup = str(run_dir), cgroup
+
+        def release_sandbox() -> None:
+            kill_user(lease.uid)
+            if cgroup is not None:
+                cgroup.destroy()
+            lease.release()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+        km.release_sandbox = release_sandbox
+        request = {"uid": lease.uid, "run_dir": str(run_dir),
+                   "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])],
+                   "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None}
+        try:
+            with self._lock:
+                if self.process.poll() is not None:
+                    raise WarmStartFailed(f"the warm sandbox has stopped: {self._log_tail()}")
+                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.flush()
+                inner = self._read(30)["pid"]
+            km.host_pid = self._find(inner)
+        except BaseException:
+            release_sandbox()
+            raise
+        return km
+
+    def _find(self, inner: int) -> int:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pid = _host_pid(inner, self.namespace)
+            if pid is not None:
+                return pid
+            time.sleep(0.01)
+        raise WarmStartFailed(f"the forked kernel {inner} vanished before it started")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.process.stdin.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        self._log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,179 @@
+"""The warm parent inside the sandbox: it imports the heavy modules once,
+then forks one kernel per submission. Run by bubblewrap as root with a few
+capabilities (sandbox_pool.py); it never runs student code itself.
+
+Each forked child, before any student code:
+  1. joins the cgroup the grader made for it (memory and process caps);
+  2. gets namespaces of its own (mounts, network, IPC, hostname), so it sees
+     nothing of the other kernels: a fresh /tmp and working folder
+     (small tmpfs, gone with it), no network at all;
+  3. starts the Jupyter kernel (sockets, IPython), still as root, because the
+     socket folder is the grader's and the student may not write there; then
+     unmounts the socket folders from its view;
+  4. sets the resource limits and becomes the submission's own user, which
+     drops every capability; then the kernel serves the grader.
+
+The grader talks to it with one JSON line per request on stdin, one reply per
+line on stdout:  {"uid", "run_dir", "cgroups": [cgroup.procs files]} -> {"pid"}.
+
+    zygote.py LIMITS_JSON DATA_DIR WORKDIR MODULE...
+"""
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import traceback
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+MNT_DETACH = 2
+LIMITS = {
+    "memory_bytes": resource.RLIMIT_AS,
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "processes": resource.RLIMIT_NPROC,
+    "file_bytes": resource.RLIMIT_FSIZE,
+    "open_files": resource.RLIMIT_NOFILE,
+}
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def mount_tmpfs(target: str, size: int, mode: str, uid: int = 0) -> None:
+    options = f"size={size},mode={mode},uid={uid},gid={uid}".encode()
+    _check(libc.mount(b"autograder", target.encode(), b"tmpfs", 0, options), f"mount tmpfs on {target}")
+
+
+def private_namespaces(cgroup_mount: str | None) -> None:
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
+    if cgroup_mount:  # the cgroup tree was only there for joining: the student never sees it
+        _check(libc.umount2(cgroup_mount.encode(), MNT_DETACH), "unmount cgroups")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def clear_inheritable_capabilities() -> None:
+    """setuid() drops the permitted and effective sets but keeps this one; capset is per
+    thread, so this runs while the child has a single thread."""
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    _check(libc.capget(ctypes.byref(header), data), "capget")
+    for half in data:
+        half.inheritable = 0
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+
+
+def chown_tree(root: str, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), uid, uid)
+
+
+def become(uid: int, limits: dict) -> None:
+    for name, which in LIMITS.items():
+        if limits.get(name):
+            resource.setrlimit(which, (limits[name], limits[name]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Giving up root clears every capability of every thread (glibc applies setuid to all).
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or _capabilities("CapEff:") or _capabilities("CapInh:"):
+        raise RuntimeError("could not give up root")
+
+
+def _capabilities(which: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(which):
+                return int(line.split()[1], 16)
+    return -1
+
+
+def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None:
+    """In the forked child: never returns."""
+    uid = request["uid"]
+    clear_inheritable_capabilities()
+    for procs in request["cgroups"]:
+        with open(procs, "w") as f:
+            f.write("0")  # 0: the writer itself
+    private_namespaces(request.get("cgroup_mount"))
+    size = limits["disk_bytes"]
+    mount_tmpfs("/tmp", size, "1777")
+    mount_tmpfs(workdir, size, "0755", uid)
+    if os.path.isdir(data_dir):
+        shutil.copytree(data_dir, workdir, dirs_exist_ok=True)
+        chown_tree(workdir, uid)
+    os.chdir(workdir)
+    os.environ["PWD"] = workdir
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    # the arguments nbclient gives a kernel it starts: no history file, as in a cold sandbox
+    app.initialize(["-f", os.path.join(request["run_dir"], "connection.json"), "--HistoryManager.hist_file=:memory:"])
+    # Its sockets are bound: the folder of every kernel's sockets can go from its view.
+    _check(libc.umount2(os.path.dirname(request["run_dir"]).encode(), MNT_DETACH), "unmount the socket folders")
+    chown_tree("/tmp", uid)  # IPython's and matplotlib's folders, made while starting
+    become(uid, limits)
+    app.start()
+
+
+def serve(limits: dict, data_dir: str, workdir: str) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel itself
+    reply(ready=True, pid_namespace=os.readlink("/proc/self/ns/pid"))
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.setsid()
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):  # the grader's request channel stays with the zygote
+                    os.dup2(null, fd)
+                run_kernel(request, limits, data_dir, workdir)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
+                try:  # for the grader, who reads it when the kernel never answers
+                    with open(os.path.join(request["run_dir"], "error.txt"), "w") as f:
+                        traceback.print_exc(file=f)
+                except OSError:
+                    pass
+            finally:
+                os._exit(code)
+        reply(pid=pid)
+
+
+def reply(**message) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> None:
+    limits, data_dir, workdir = json.loads(argv[1]), argv[2], argv[3]
+    # ipykernel would pick this backend itself; set it before matplotlib is imported
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for module in argv[4:]:
+        __import__(module)
+    serve(limits, data_dir, workdir)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
