@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_event_loop, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.utils import is_grade, is_solution
@@ -184,11 +184,24 @@ def execute_notebook(nb: nbformat.NotebookNode, options: ExecuteOptions,
         _shutdown(km)
         km.release_sandbox()
         shutil.rmtree(scratch, ignore_errors=True)
+        _cancel_leftover_tasks()
     if failure is not None:
         _mark_not_run(nb, client.current or 0, f"not graded: {failure}")
         if client.current is None:
             client.flag("", "the kernel did not start, so no student code ran: grade this student again")
     return Execution(nb, failure, client.flags, time.monotonic() - started)
+
+
+def _cancel_leftover_tasks() -> None:
+    """A cell stopped at its time limit leaves nbclient's output reader pending in this
+    thread's event loop; finish it now rather than have asyncio complain at exit."""
+    with contextlib.suppress(RuntimeError):
+        loop = ensure_event_loop()
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _out_of_memory(km) -> bool:

@@ -12,9 +12,12 @@ with its reason and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -113,6 +116,22 @@ def record(course: Course, outcome: SubmissionOutcome) -> None:
     record_grades(course.db_url, outcome, course.dirs.get_existing_timestamp(str(submitted)))
 
 
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Ctrl-C waits until the student's files and grades are all written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
 def _runner(options: GradeOptions, data_dir: Path | None) -> LocalRunner | DaskRunner:
     execute = replace(options.execute, data_dir=data_dir)
     return DaskRunner(options.dask, execute) if options.dask else LocalRunner(execute, options.warm)
@@ -140,7 +159,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
             futures = [pool.submit(grade_submission, course, assignment, s, templates, runner) for s in students]
             for future in as_completed(futures):
                 outcome = future.result()
-                record(course, outcome)  # here only: one writer
+                with _interrupts_deferred():
+                    record(course, outcome)  # here only: one writer
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome, len(outcomes), len(students))
