@@ -1,0 +1,303 @@
+"""Grading at scale: warm kernels leak nothing between submissions, parallel and
+distributed runs give the grades of a sequential one, and an interrupted run
+leaves every student's grades whole.
+
+Real components throughout: nbgrader, bubblewrap-sandboxed kernels, a
+PostgreSQL server and a Dask scheduler with two workers on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from grader_course import (
+    ASSIGNMENT,
+    CORRECT,
+    WRONG,
+    hand_in_notebook,
+    make_course,
+    release_notebook,
+    run_autograder,
+    submit,
+)
+from nbgrader.api import Gradebook
+from services import dask_cluster, postgres_server
+
+from autograder.nbgrader_cli import nbgrader
+
+pytestmark = pytest.mark.slow
+
+CELL_TIMEOUT = "20"
+
+# What one submission does to its kernel, its files and its environment...
+SETTER = r'''
+import os, subprocess, sys, torch, numpy, matplotlib
+LEAKED_GLOBAL = 1
+torch.Tensor.leaked = True
+numpy.leaked = True
+sys.modules["leaked_module"] = sys
+os.environ["LEAKED"] = "1"
+matplotlib.rcParams["lines.linewidth"] = 9
+torch.manual_seed(1234)
+torch.set_default_dtype(torch.float64)
+for folder in ("/tmp", ".", os.path.expanduser("~")):
+    with open(os.path.join(folder, "leaked.txt"), "w") as f:
+        f.write("from the previous submission")
+subprocess.Popen(["sh", "-c", "exec -a leaked-sleeper sleep 600"], start_new_session=True)
+print("SET", os.getuid())
+'''
+# ... and what the next one looks for.
+PROBE = r'''
+import json, os, sys, torch, numpy, matplotlib
+def _sleepers():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            found += [pid] if b"leaked-sleeper" in open(f"/proc/{pid}/cmdline", "rb").read() else []
+        except OSError:
+            pass
+    return found
+seen = {
+    "global": "LEAKED_GLOBAL" in globals(),
+    "torch attribute": hasattr(torch.Tensor, "leaked"),
+    "numpy attribute": hasattr(numpy, "leaked"),
+    "sys.modules": "leaked_module" in sys.modules,
+    "environment": "LEAKED" in os.environ,
+    "matplotlib rcParams": matplotlib.rcParams["lines.linewidth"] == 9,
+    "torch seed": torch.initial_seed() == 1234,
+    "torch default dtype": torch.get_default_dtype() != torch.float32,
+    "file in /tmp": os.path.exists("/tmp/leaked.txt"),
+    "file in working folder": os.path.exists("leaked.txt"),
+    "file in home": os.path.exists(os.path.expanduser("~/leaked.txt")),
+    "process": _sleepers() != [],
+}
+print("LEAK", json.dumps(seen))
+print("UID", os.getuid())
+'''
+CRASH = "import os\nos._exit(3)\n"
+
+
+def printed(nb: nbformat.NotebookNode, tag: str) -> list[str]:
+    return [line[len(tag) + 1:] for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" for line in out.get("text", "").splitlines()
+            if line.startswith(tag + " ")]
+
+
+def graded(course: Path, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def gradebook_scores(db_url: str) -> dict[str, dict[str, float | None]]:
+    """student -> grade cell -> auto_score, for every submission in the gradebook."""
+    with Gradebook(db_url) as gb:
+        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                for s in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+def failures(course: Path, student: str) -> list[str]:
+    return json.loads((course / "autograded" / student / ASSIGNMENT / "autograder.json").read_text())["failures"]
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    return make_course(tmp_path_factory.mktemp("pristine") / "course")
+
+
+def copy_course(pristine: Path, tmp_path_factory, name: str) -> Path:
+    course = tmp_path_factory.mktemp(name) / "course"
+    shutil.copytree(pristine, course)
+    return course
+
+
+CLASS = {
+    "a_correct": {},
+    "b_wrong": WRONG,
+    "c_partial": {"derivative": WRONG["derivative"]},
+    "d_crash": {"derivative": CRASH},
+    "e_correct": {},
+    "f_blank": None,  # the release as it was handed out
+}
+
+
+def hand_in_class(course: Path) -> None:
+    for student, answers in CLASS.items():
+        submit(course, student, release_notebook(course) if answers is None else hand_in_notebook(course, answers))
+
+
+def _sqlite(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+@pytest.fixture(scope="module")
+def sequential(pristine, tmp_path_factory) -> Path:
+    """The reference: one submission at a time, each in a new interpreter, SQLite."""
+    course = copy_course(pristine, tmp_path_factory, "sequential")
+    hand_in_class(course)
+    result = run_autograder(course, "grade", ASSIGNMENT, "--workers", "1", "--cold", "--timeout", CELL_TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return course
+
+
+def test_the_reference_run_grades_the_class_as_expected(sequential):
+    scores = gradebook_scores(_sqlite(sequential))
+    assert scores["a_correct"] == scores["e_correct"] == {"test_double": 2, "test_derivative": 3, "why": None}
+    assert scores["b_wrong"] == {"test_double": 0, "test_derivative": 0, "why": None}
+    assert scores["f_blank"] == {"test_double": 0, "test_derivative": 0, "why": 0}  # nbgrader: no answer, no points
+    assert scores["c_partial"] == {"test_double": 2, "test_derivative": 0, "why": None}
+    assert scores["d_crash"] == {"test_double": 2, "test_derivative": 0, "why": None}
+    assert failures(sequential, "d_crash") and "kernel died" in failures(sequential, "d_crash")[0]
+
+
+def test_parallel_warm_grading_gives_the_same_grades(sequential, pristine, tmp_path_factory):
+    course = copy_course(pristine, tmp_path_factory, "parallel")
+    hand_in_class(course)
+    result = run_autograder(course, "grade", ASSIGNMENT, "--workers", "2", "--timeout", CELL_TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "forked from a warm sandbox" in result.stderr and "2 at a time" in result.stderr
+    assert gradebook_scores(_sqlite(course)) == gradebook_scores(_sqlite(sequential))
+    for student in CLASS:
+        assert failures(course, student) == failures(sequential, student), student
+
+
+# --------------------------------------------------------------------------- no state between submissions
+
+
+@pytest.fixture(scope="module")
+def leak_course(pristine, tmp_path_factory) -> Path:
+    course = copy_course(pristine, tmp_path_factory, "leak")
+    submit(course, "a_setter", hand_in_notebook(course, {"double": SETTER + CORRECT["double"]}))
+    for reader in ("b_reader", "c_reader"):
+        submit(course, reader, hand_in_notebook(course, {"double": PROBE + CORRECT["double"]}))
+    # one at a time: each reader's kernel is forked from the same warm parent, right after the setter's
+    result = run_autograder(course, "grade", ASSIGNMENT, "--workers", "1", "--timeout", CELL_TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return course
+
+
+def test_the_setter_really_changed_its_kernel(leak_course):
+    (uid,) = printed(graded(leak_course, "a_setter"), "SET")
+    assert int(uid) >= 61000
+
+
+@pytest.mark.parametrize("reader", ["b_reader", "c_reader"])
+def test_nothing_one_submission_sets_is_seen_by_the_next(leak_course, reader):
+    (line,) = printed(graded(leak_course, reader), "LEAK")
+    seen = json.loads(line)
+    assert len(seen) == 12 and not any(seen.values()), {k: v for k, v in seen.items() if v}
+    assert gradebook_scores(_sqlite(leak_course))[reader] == {"test_double": 2, "test_derivative": 3, "why": None}
+
+
+def test_no_process_of_a_submission_outlives_it(leak_course):
+    # the setter's detached sleeper was killed with its kernel, before its uid was leased again
+    assert not _sleepers_on_host()
+
+
+def _sleepers_on_host() -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"leaked-sleeper" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+# --------------------------------------------------------------------------- PostgreSQL and Dask
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with dask_cluster(workers=2) as address:
+        yield address
+
+
+def test_a_dask_cluster_and_postgresql_give_the_grades_of_one_machine(sequential, pristine, tmp_path_factory,
+                                                                      postgres_url, cluster):
+    course = copy_course(pristine, tmp_path_factory, "distributed")
+    (course / "gradebook.db").unlink()
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # the assignment, now in PostgreSQL
+    hand_in_class(course)
+
+    result = run_autograder(course, "grade", ASSIGNMENT, "--dask", cluster, "--timeout", CELL_TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"on the Dask cluster at {cluster}" in result.stderr
+    assert not (course / "gradebook.db").exists()
+    assert gradebook_scores(postgres_url) == gradebook_scores(_sqlite(sequential))
+    for student in CLASS:
+        assert failures(course, student) == failures(sequential, student), student
+
+    # the kernels ran on the workers, each in its warm sandbox
+    from distributed import Client
+
+    with Client(cluster) as client:
+        sandboxes = client.run(lambda: len(__import__("autograder.runners").runners._worker_sandboxes))
+    assert len(sandboxes) == 2 and sum(sandboxes.values()) >= 1, sandboxes
+
+    export = run_autograder(course, "export", ASSIGNMENT, "--output", "-")
+    assert export.returncode == 0 and len(export.stdout.strip().splitlines()) == 1 + len(CLASS)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+SLOW_DOUBLE = "import time\ntime.sleep(4)\n" + CORRECT["double"]
+
+
+def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, tmp_path_factory):
+    course = copy_course(pristine, tmp_path_factory, "interrupted")
+    students = [f"s{n:02d}" for n in range(8)]
+    for student in students:
+        submit(course, student, hand_in_notebook(course, {"double": SLOW_DOUBLE}))
+    grade = subprocess.Popen([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", str(course),
+                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((course / "autograded").glob(f"*/{ASSIGNMENT}/autograder.json")):
+        assert grade.poll() is None and time.monotonic() < deadline, "no student was graded"
+        time.sleep(0.1)
+    grade.send_signal(signal.SIGINT)
+    _, stderr = grade.communicate(timeout=60)
+    assert grade.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "Run the same command again" in stderr
+
+    recorded = gradebook_scores(_sqlite(course))
+    assert 1 <= len(recorded) < len(students)
+    for student, cells in recorded.items():  # all of a student's grades, or none
+        assert cells == {"test_double": 2, "test_derivative": 3, "why": None}, student
+    assert not [p for p in _zygotes() if p], "warm sandboxes outlived the interrupted grader"
+
+    again = run_autograder(course, "grade", ASSIGNMENT, "--workers", "2")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert gradebook_scores(_sqlite(course)) == {s: {"test_double": 2, "test_derivative": 3, "why": None}
+                                                 for s in students}
+
+
+def _zygotes(wait: float = 10) -> list[str]:
+    deadline = time.monotonic() + wait  # a pid namespace takes a moment to empty
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if b"autograder-zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
