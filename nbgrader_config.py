@@ -16,10 +16,15 @@ c.Execute.timeout = 120
 
 # nbgrader scores a test cell 0 when it wrote anything to stderr. PyTorch and
 # matplotlib write warnings there that say nothing about the answer: reading
-# `.grad` of a non-leaf tensor, a deprecation in a library, and so on. Drop a
-# stderr output when it consists of Python warnings and nothing else (each one a
-# "file:line: SomethingWarning: message" line, optionally followed by the
-# indented source line), so harmless warnings never cost points, while an
-# error, or any other text on stderr, still does.
+# `.grad` of a non-leaf tensor, `float()` of a tensor that requires grad, a
+# deprecation in a library, and so on. Drop a stderr output when it consists of
+# Python warnings and nothing else: each starts with a "file:line:
+# SomethingWarning: message" line, and may go on over more lines (the message's
+# own, or the indented source line) as long as none of them starts a traceback
+# or an "...Error:" line. So harmless warnings never cost points, while an
+# error, or other text on stderr, still does.
 c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*(?:\n|\Z)(?:[ \t][^\n]*(?:\n|\Z))*)+\Z"
+c.IgnorePattern.pattern = (
+    r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*(?:\n|\Z)"
+    r"(?:(?!Traceback \(most recent call last\)|\w*(?:Error|Exception)\b)[^\n]*(?:\n|\Z))*)+\Z"
+)

@@ -30,6 +30,14 @@ TORCH_WARNING = (
 )
 
 
+SCALAR_WARNING = (
+    "/tmp/ipykernel_7/1.py:4: UserWarning: Converting a tensor with requires_grad=True to a scalar may lead "
+    "to unexpected behavior.\nConsider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)\n"
+    "  return float(loss)\n"
+)
+
+
 def test_pattern_matches_warnings_and_nothing_else(repo_root):
     pattern = config_pattern(repo_root)
     assert re.search(pattern, TORCH_WARNING)
@@ -38,6 +46,10 @@ def test_pattern_matches_warnings_and_nothing_else(repo_root):
     assert not re.search(pattern, "all tests passed\n")
     assert not re.search(pattern, TORCH_WARNING + "Traceback (most recent call last):\n")
     assert not re.search(pattern, "wrong answer\n" + TORCH_WARNING)
+    assert not re.search(pattern, TORCH_WARNING + "ValueError: the answer is wrong\n")
+    # a warning whose message runs over lines that are not indented (float() of a tensor that requires grad)
+    assert re.search(pattern, SCALAR_WARNING)
+    assert re.search(pattern, SCALAR_WARNING + TORCH_WARNING)
 
 
 def cell(kind: str, grade_id: str, source: str):
