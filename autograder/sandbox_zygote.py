@@ -20,6 +20,7 @@ line on stdout:  {"uid", "run_dir", "cgroups": [cgroup.procs files]} -> {"pid"}.
 """
 
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -172,7 +173,30 @@ def main(argv: list[str]) -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for module in argv[4:]:
         __import__(module)
+    warm_up()
+    # Kernels share the parent's memory until they write to it; keep the garbage
+    # collector from writing to (and so copying) every object they inherit.
+    gc.collect()
+    gc.freeze()
     serve(limits, data_dir, workdir)
+
+
+def warm_up() -> None:
+    """What every kernel would otherwise do first, once: autograd's first backward pass,
+    matplotlib's first drawing (fonts, text layout). Not through pyplot, whose backend
+    each kernel must choose itself, once IPython is running."""
+    try:
+        import torch
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    x = torch.linspace(0, 1, 8, requires_grad=True)
+    (x.sin() ** 2).sum().backward()
+    figure = Figure()
+    figure.add_subplot().plot([0, 1], [0, 1], label="warm-up")
+    figure.legend()
+    FigureCanvasAgg(figure).draw()
 
 
 if __name__ == "__main__":
