@@ -154,6 +154,10 @@ class WarmSandbox:
         self.use_cgroups = bool(self.cgroups.paths)
         self.cgroups.destroy()
         self._lock = threading.Lock()
+        self._spare_lock = threading.Lock()
+        self._spare: WarmKernelManager | None = None
+        self._spare_thread: threading.Thread | None = None
+        self._closed = False
         self._log = open(self.root / "zygote.log", "w+")  # noqa: SIM115 - lives as long as the zygote
         command = self._command(bwrap, data_dir, preload)
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -190,7 +194,29 @@ class WarmSandbox:
         return "no message"
 
     def kernel(self) -> WarmKernelManager:
-        """A new kernel for one submission; call its release_sandbox() when done with it."""
+        """A new kernel for one submission; call its release_sandbox() when done with it.
+
+        One kernel is kept forked ahead, started while the previous submission
+        runs; it has run nothing but ipykernel's start, and serves one submission."""
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+            if not self._closed:
+                self._spare_thread = threading.Thread(target=self._fork_spare, daemon=True)
+                self._spare_thread.start()
+        return spare if spare is not None else self._fork()
+
+    def _fork_spare(self) -> None:
+        try:
+            km = self._fork()
+        except (WarmStartFailed, OSError, RuntimeError):
+            return  # the next kernel() forks its own, and reports what goes wrong
+        with self._spare_lock:
+            if self._spare is None and not self._closed:
+                self._spare = km
+                return
+        km.release_sandbox()
+
+    def _fork(self) -> WarmKernelManager:
         lease = UidLease()
         cgroup = Cgroup(self.limits.memory_bytes, self.limits.processes) if self.use_cgroups else None
         run_dir = self.root / f"kernel-{uuid.uuid4().hex[:12]}"
@@ -235,6 +261,13 @@ class WarmSandbox:
         raise WarmStartFailed(f"the forked kernel {inner} vanished before it started")
 
     def close(self) -> None:
+        with self._spare_lock:
+            self._closed = True
+            spare, self._spare, thread = self._spare, None, self._spare_thread
+        if thread is not None:
+            thread.join(30)
+        if spare is not None:
+            spare.release_sandbox()
         with contextlib.suppress(OSError, ValueError):
             self.process.stdin.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
