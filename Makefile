@@ -24,11 +24,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# Regenerate the student release, then run every lesson and autograde every
-# assignment twice with nbgrader: the solution (full marks) and the blank release (zero).
-demo: $(STAMP)
+# Regenerate the student release, then play a whole class in demo/ (wiped first):
+# a dozen hand-ins (correct, partial, blank, Colab, Kaggle, renamed, a crash, an
+# endless loop, a cheat, a PDF) in a Moodle zip, run through `autograder collect`,
+# `grade` (sandboxed: needs root and bubblewrap), `feedback`, `export` and `report`.
+# A few minutes; open demo/reports/03_accumulation.html afterwards.
+demo: $(STAMP) sandbox
 	$(PY) -m autograder release
-	$(PY) -m autograder check
+	$(PY) -m autograder.demo
 
 test: $(STAMP) sandbox
 	$(PY) -m pytest
@@ -44,8 +47,10 @@ release: $(STAMP)
 badges: $(STAMP)
 	$(PY) -m autograder badges $(if $(REPO),--repository $(REPO)) $(if $(BRANCH),--branch $(BRANCH))
 
-bench: $(STAMP)
+# Timings, by hand (not in CI: the machines are shared and noisy).
+bench: $(STAMP) sandbox
 	$(PY) bench/notebook_times.py
+	$(PY) bench/grade_speed.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check autograder tests bench
