@@ -190,13 +190,14 @@ def filled(release: nbformat.NotebookNode, answers: dict[str, str], written: str
 
 
 def colab(nb: nbformat.NotebookNode,
-          strip: tuple[str, ...] = ("setup", "accumulated_gradient", "test_accumulated_gradient")) -> str:
+          strip: tuple[str, ...] = ("setup", "accumulated_gradient", "test_accumulated_gradient"),
+          name: str = NOTEBOOK) -> str:
     """As Colab's File > Download .ipynb writes it: nbformat 4.0, no cell ids, Colab's metadata, and
     (as after a copy-paste between notebooks) no nbgrader metadata on the cells in `strip`."""
     raw = json.loads(nbformat.writes(nb))
     raw["nbformat_minor"] = 0
     raw["metadata"] = {
-        "colab": {"provenance": [], "name": f"Copy of {NOTEBOOK}", "gpuType": "T4"},
+        "colab": {"provenance": [], "name": f"Copy of {name}", "gpuType": "T4"},
         "accelerator": "GPU",
         "kernelspec": {"name": "python3", "display_name": "Python 3"},
         "language_info": {"name": "python"},

@@ -32,6 +32,8 @@ import traceback
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
 MNT_DETACH = 2
+# The same limits as sandbox_launch.py sets for a cold kernel: both run alone inside
+# the sandbox, as scripts, so neither can import the other.
 LIMITS = {
     "memory_bytes": resource.RLIMIT_AS,
     "cpu_seconds": resource.RLIMIT_CPU,

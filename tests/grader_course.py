@@ -87,6 +87,13 @@ def make_course(root: Path) -> Path:
     return root
 
 
+def copy_course(pristine: Path, tmp_path_factory, name: str) -> Path:
+    """A copy of a generated course for one scenario, so that scenarios never share a gradebook."""
+    course = tmp_path_factory.mktemp(name) / "course"
+    shutil.copytree(pristine, course)
+    return course
+
+
 def release_notebook(course: Path) -> nbformat.NotebookNode:
     return nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 

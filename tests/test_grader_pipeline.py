@@ -40,7 +40,7 @@ from grader_course import (
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
-from autograder import grade, record
+from autograder import demo, grade, record
 from autograder.coursedir import open_course
 from autograder.record import NotebookOutcome, SubmissionOutcome
 from autograder.score import CellScore
@@ -64,42 +64,11 @@ def _index(nb, grade_id: str) -> int:
 
 
 def colab(nb: nbformat.NotebookNode, strip: tuple[str, ...] = ("derivative", "test_derivative", "setup")) -> str:
-    """As Colab's File > Download .ipynb writes it: nbformat 4.0, no cell ids, Colab's metadata,
-    and (as it does after a copy-paste) no nbgrader metadata on the cells in `strip`."""
-    raw = json.loads(nbformat.writes(nb))
-    raw["nbformat_minor"] = 0
-    raw["metadata"] = {
-        "colab": {"provenance": [], "name": "Copy of tiny.ipynb", "gpuType": "T4"},
-        "accelerator": "GPU",
-        "kernelspec": {"name": "python3", "display_name": "Python 3"},
-        "language_info": {"name": "python"},
-    }
-    for n, cell in enumerate(raw["cells"]):
-        cell.pop("id", None)
-        meta = {} if _gid(cell) in strip else cell["metadata"]
-        meta["id"] = f"c0LaB{n:03d}xyz"
-        if cell["cell_type"] == "code":
-            meta["colab"] = {"base_uri": "https://localhost:8080/"}
-            meta["outputId"] = f"{n:04x}-out-{n:04x}"
-        cell["metadata"] = meta
-    return json.dumps(raw, indent=2)
+    """As Colab saves it (see autograder.demo.colab), here losing the metadata of `strip`."""
+    return demo.colab(nb, strip, name="tiny.ipynb")
 
 
-def kaggle(nb: nbformat.NotebookNode) -> str:
-    """As Kaggle saves it: nbformat 4.4 without ids, its own notebook and cell metadata."""
-    raw = json.loads(nbformat.writes(nb))
-    raw["nbformat_minor"] = 4
-    raw["metadata"]["kaggle"] = {"accelerator": "nvidiaTeslaT4", "dataSources": [], "isGpuEnabled": True,
-                                 "isInternetEnabled": True, "language": "python", "sourceType": "notebook"}
-    raw["metadata"]["language_info"] = {"name": "python", "version": "3.10.13", "mimetype": "text/x-python"}
-    for n, cell in enumerate(raw["cells"]):
-        cell.pop("id", None)
-        cell["metadata"].update({"_uuid": f"{n:040x}", "_cell_guid": f"guid-{n}", "trusted": True})
-        if cell["cell_type"] == "code":
-            cell["metadata"]["execution"] = {"iopub.execute_input": "2024-05-01T10:00:00.000000Z",
-                                             "iopub.status.idle": "2024-05-01T10:00:01.000000Z"}
-            cell["metadata"]["papermill"] = {"duration": 0.1, "status": "completed"}
-    return json.dumps(raw, indent=1)
+kaggle = demo.kaggle
 
 
 def vscode(nb: nbformat.NotebookNode) -> str:

@@ -33,6 +33,7 @@ import pytest
 from grader_course import (
     ASSIGNMENT,
     POINTS,
+    copy_course,
     hand_in_notebook,
     make_course,
     run_autograder,
@@ -501,12 +502,6 @@ class Batch:
 def pristine(tmp_path_factory) -> Path:
     """The course as nbgrader generated it, nothing handed in; each scenario grades a copy."""
     return make_course(tmp_path_factory.mktemp("pristine") / "course")
-
-
-def copy_course(pristine: Path, tmp_path_factory, name: str) -> Path:
-    course = tmp_path_factory.mktemp(name) / "course"
-    shutil.copytree(pristine, course)
-    return course
 
 
 # Every sandboxed kernel runs as the same user (sandbox.FIRST_UID + slot 0), and RLIMIT_NPROC counts that

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from grader_course import (
     ASSIGNMENT,
     CORRECT,
     WRONG,
+    copy_course,
     hand_in_notebook,
     make_course,
     release_notebook,
@@ -111,12 +111,6 @@ def pristine(tmp_path_factory) -> Path:
     return make_course(tmp_path_factory.mktemp("pristine") / "course")
 
 
-def copy_course(pristine: Path, tmp_path_factory, name: str) -> Path:
-    course = tmp_path_factory.mktemp(name) / "course"
-    shutil.copytree(pristine, course)
-    return course
-
-
 CLASS = {
     "a_correct": {},
     "b_wrong": WRONG,
@@ -200,12 +194,16 @@ def test_no_process_of_a_submission_outlives_it(leak_course):
     assert not _sleepers_on_host()
 
 
-def _sleepers_on_host() -> list[str]:
-    found = []
+def _sleepers_on_host() -> set[str]:
+    return _processes_with(b"leaked-sleeper")
+
+
+def _processes_with(tag: bytes) -> set[str]:
+    found = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if b"leaked-sleeper" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
+            if tag in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
         except OSError:
             continue
     return found
@@ -293,14 +291,7 @@ def _zygotes(wait: float = 10, besides: frozenset = frozenset()) -> set[str]:
     """Warm sandboxes' processes (a zygote and its kernels share its command line), but `besides`."""
     deadline = time.monotonic() + wait  # a pid namespace takes a moment to empty
     while True:
-        found = set()
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                if b"autograder-zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.add(pid)
-            except OSError:
-                continue
-        found -= besides
+        found = _processes_with(b"autograder-zygote.py") - besides
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
