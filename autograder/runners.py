@@ -51,6 +51,7 @@ class LocalRunner:
     def __init__(self, options: ExecuteOptions, warm: bool = True) -> None:
         self.options = options
         self.warm: WarmSandbox | None = None
+        self._restart = threading.Lock()
         self.note = "kernels: a new interpreter per submission"
         if options.sandbox and warm:
             try:
@@ -61,11 +62,20 @@ class LocalRunner:
                       "each submission starts a fresh sandboxed kernel instead", file=sys.stderr)
 
     def run(self, nb: nbformat.NotebookNode) -> Execution:
-        return execute_notebook(nb, self.options, self.warm)
+        return execute_notebook(nb, self.options, self._living_sandbox())
+
+    def _living_sandbox(self) -> WarmSandbox | None:
+        """The warm sandbox, started again if its zygote died (killed by the host's OOM killer, say)."""
+        with self._restart:
+            if self.warm is not None and not self.warm.alive:
+                self.warm.close()
+                self.warm = WarmSandbox(self.options.bwrap, self.options.limits, self.options.data_dir)
+            return self.warm
 
     def close(self) -> None:
-        if self.warm is not None:
-            self.warm.close()
+        with self._restart:
+            if self.warm is not None:
+                self.warm.close()
 
     def __enter__(self):
         return self

@@ -193,6 +193,10 @@ class WarmSandbox:
             return self._log.read()[-2000:].strip() or "no message"
         return "no message"
 
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def kernel(self) -> WarmKernelManager:
         """A new kernel for one submission; call its release_sandbox() when done with it.
 

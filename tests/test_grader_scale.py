@@ -295,3 +295,25 @@ def _zygotes(wait: float = 10, besides: frozenset = frozenset()) -> set[str]:
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------- a zygote that dies
+
+
+def test_a_dead_warm_sandbox_is_started_again():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.execute import ExecuteOptions
+    from autograder.runners import LocalRunner
+    from autograder.sandbox import bubblewrap
+
+    with LocalRunner(ExecuteOptions(bwrap=bubblewrap(), cell_timeout=30)) as runner:
+        first = runner.warm
+        os.killpg(first.process.pid, signal.SIGKILL)  # as the host's OOM killer might
+        first.process.wait(10)
+        nb = new_notebook(cells=[new_code_cell("import os, torch\nprint('ran', torch.ones(2).sum().item(), "
+                                               "os.getuid() >= 61000)")])
+        execution = runner.run(nb)
+        assert runner.warm is not first and runner.warm.alive
+        assert execution.failure is None
+        assert execution.notebook.cells[0].outputs[0].text == "ran 2.0 True\n"
