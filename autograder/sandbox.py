@@ -71,7 +71,7 @@ def bubblewrap() -> str:
     return path
 
 
-def _read_only_roots() -> list[str]:
+def read_only_roots() -> list[str]:
     """What the kernel needs to read: the system and this Python, nothing of the user's."""
     roots = {"/usr", "/etc/alternatives", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/ssl"}
     roots |= {sys.prefix, sys.base_prefix, os.path.realpath(sys.base_prefix)}
@@ -102,13 +102,13 @@ def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool
     Python read-only, a small /tmp, and `shared_dir` (the kernel's sockets) at its own path."""
     mounts: list[str] = []
     made = {"/tmp"}
-    for path in _read_only_roots() + [shared_dir]:
+    for path in read_only_roots() + [shared_dir]:
         for parent in _ancestors(path):
             if parent not in made:
                 # bwrap makes missing parents 0700; the kernel's user must traverse them
                 mounts += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-    for path in _read_only_roots():
+    for path in read_only_roots():
         mounts += ["--ro-bind", path, path]
     return [
         bwrap,

@@ -37,9 +37,10 @@ from jupyter_client.connect import write_connection_file
 from traitlets import Type
 
 from .confine import CGROUP_ROOT, Cgroup, UidLease, kill_user
-from .sandbox import DATA_MOUNT, WORKDIR, Limits, bwrap_base
+from .sandbox import DATA_MOUNT, WORKDIR, Limits, bwrap_base, read_only_roots
 
 ZYGOTE_MOUNT = "/autograder-zygote.py"
+STAGING = "/.kernel-tmp"  # where each kernel's /tmp is put together (sandbox_zygote.fresh_tmp)
 # What every notebook of the course imports: loaded once, in the parent.
 PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "ipykernel.kernelapp")
 # The zygote's rights, dropped by each child before student code runs (see sandbox_zygote.py).
@@ -175,6 +176,7 @@ class WarmSandbox:
             *cgroup, *data, *caps,
             "--ro-bind", zygote, ZYGOTE_MOUNT,
             "--perms", "0755", "--dir", WORKDIR, "--chdir", WORKDIR,  # never the grader's folder, nor its name
+            "--perms", "0755", "--dir", STAGING,
             "--",
             sys.executable, "-I", ZYGOTE_MOUNT, json.dumps(asdict(self.limits)), DATA_MOUNT, WORKDIR, *preload,
         ]
@@ -241,7 +243,9 @@ class WarmSandbox:
         km.release_sandbox = release_sandbox
         request = {"uid": lease.uid, "run_dir": str(run_dir),
                    "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])],
-                   "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None}
+                   "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None,
+                   # a Python under /tmp must stay visible under the kernel's own /tmp
+                   "keep_in_tmp": [r for r in read_only_roots() if r.startswith("/tmp/")]}
         try:
             with self._lock:
                 if self.process.poll() is not None:

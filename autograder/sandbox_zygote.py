@@ -30,7 +30,8 @@ import sys
 import traceback
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
-MS_REC, MS_PRIVATE = 0x4000, 0x40000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x1, 0x20, 0x1000, 0x2000, 0x4000, 0x40000
+STAGING = "/.kernel-tmp"  # an empty folder where each kernel's /tmp is put together
 MNT_DETACH = 2
 # The same limits as sandbox_launch.py sets for a cold kernel: both run alone inside
 # the sandbox, as scripts, so neither can import the other.
@@ -53,6 +54,19 @@ def _check(result: int, what: str) -> None:
 def mount_tmpfs(target: str, size: int, mode: str, uid: int = 0) -> None:
     options = f"size={size},mode={mode},uid={uid},gid={uid}".encode()
     _check(libc.mount(b"autograder", target.encode(), b"tmpfs", 0, options), f"mount tmpfs on {target}")
+
+
+def fresh_tmp(size: int, keep: list[str]) -> None:
+    """An empty /tmp of the kernel's own, in which the read-only folders that live under
+    /tmp (a Python installed there, say) are mounted again, read-only, where they were."""
+    mount_tmpfs(STAGING, size, "1777")
+    for path in keep:
+        inside = STAGING + path[len("/tmp"):]
+        os.makedirs(inside, mode=0o755, exist_ok=True)
+        _check(libc.mount(path.encode(), inside.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
+        _check(libc.mount(None, inside.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None),
+               f"make {path} read-only")
+    _check(libc.mount(STAGING.encode(), b"/tmp", None, MS_MOVE, None), "move the new /tmp in place")
 
 
 def private_namespaces(cgroup_mount: str | None) -> None:
@@ -81,7 +95,7 @@ def clear_inheritable_capabilities() -> None:
 
 
 def chown_tree(root: str, uid: int) -> None:
-    os.chown(root, uid, uid)
+    os.lchown(root, uid, uid)
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
             os.lchown(os.path.join(folder, name), uid, uid)
@@ -117,7 +131,7 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
             f.write("0")  # 0: the writer itself
     private_namespaces(request.get("cgroup_mount"))
     size = limits["disk_bytes"]
-    mount_tmpfs("/tmp", size, "1777")
+    fresh_tmp(size, request.get("keep_in_tmp", []))
     mount_tmpfs(workdir, size, "0755", uid)
     if os.path.isdir(data_dir):
         shutil.copytree(data_dir, workdir, dirs_exist_ok=True)
@@ -132,7 +146,9 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     app.initialize(["-f", os.path.join(request["run_dir"], "connection.json"), "--HistoryManager.hist_file=:memory:"])
     # Its sockets are bound: the folder of every kernel's sockets can go from its view.
     _check(libc.umount2(os.path.dirname(request["run_dir"]).encode(), MNT_DETACH), "unmount the socket folders")
-    chown_tree("/tmp", uid)  # IPython's and matplotlib's folders, made while starting
+    for made in (os.environ.get("IPYTHONDIR"), os.environ.get("MPLCONFIGDIR")):  # made while starting
+        if made and os.path.isdir(made):
+            chown_tree(made, uid)
     become(uid, limits)
     app.start()
 

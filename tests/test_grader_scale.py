@@ -7,8 +7,10 @@ PostgreSQL server and a Dask scheduler with two workers on loopback."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -317,3 +319,35 @@ def test_a_dead_warm_sandbox_is_started_again():
         assert runner.warm is not first and runner.warm.alive
         assert execution.failure is None
         assert execution.notebook.cells[0].outputs[0].text == "ran 2.0 True\n"
+
+
+def test_a_python_installed_under_tmp_stays_visible_in_each_kernels_own_tmp(monkeypatch, tmp_path):
+    """Each warm kernel gets an empty /tmp of its own; what the sandbox reads from under the
+    host's /tmp (a CI checkout with its .venv, say) must stay there, read-only."""
+    import tempfile
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder import sandbox, sandbox_pool
+    from autograder.execute import ExecuteOptions
+    from autograder.runners import LocalRunner
+
+    installed = Path(tempfile.mkdtemp(prefix="autograder-under-tmp-", dir="/tmp"))
+    try:
+        (installed / "lib.txt").write_text("installed here")
+        installed.chmod(0o755)
+        roots = sandbox.read_only_roots() + [str(installed)]
+        monkeypatch.setattr(sandbox, "read_only_roots", lambda: roots)
+        monkeypatch.setattr(sandbox_pool, "read_only_roots", lambda: roots)
+        probe = (f"import os\nprint(open({str(installed / 'lib.txt')!r}).read())\n"
+                 f"try:\n    open({str(installed / 'new.txt')!r}, 'w')\nexcept OSError as e:\n"
+                 "    print(e.strerror)\nprint(sorted(os.listdir('/tmp')))")
+        with LocalRunner(ExecuteOptions(bwrap=sandbox.bubblewrap(), cell_timeout=30)) as runner:
+            execution = runner.run(new_notebook(cells=[new_code_cell(probe)]))
+        assert execution.failure is None
+        lines = execution.notebook.cells[0].outputs[0].text.splitlines()
+        assert lines[0] == "installed here"
+        assert lines[1] == "Read-only file system"
+        assert set(ast.literal_eval(lines[2])) <= {installed.name, ".ipython", ".matplotlib"}  # nothing of anyone else's
+    finally:
+        shutil.rmtree(installed, ignore_errors=True)
