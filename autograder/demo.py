@@ -33,6 +33,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from .course import REPO_ROOT
 from .nbgrader_cli import NbgraderFailed, nbgrader
+from .record import read_report
 
 ASSIGNMENT = "03_accumulation"  # the quickest of the seven to grade: small tensors, no plots
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -408,11 +409,6 @@ def nbgrader_step(course: Path, *args: str) -> None:
 # --------------------------------------------------------------------------- the summary
 
 
-def graded_report(course: Path, student: str) -> dict | None:
-    path = course / "autograded" / student / ASSIGNMENT / "autograder.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def auto_points(course: Path, student: str) -> tuple[float, float] | None:
     """Points of the autograded (code) cells in the gradebook, or None if the student has no submission;
     a written answer waits for a person, so it is left out."""
@@ -429,7 +425,7 @@ def summary(course: Path, handins: list[HandIn]) -> str:
     width = max(len(h.name) for h in handins)
     lines = ["Class summary (autograded points; the written answer, 3 points, waits for a person in formgrader):"]
     for h in handins:
-        report, points = graded_report(course, h.participant), auto_points(course, h.participant)
+        report, points = read_report(course / "autograded" / h.participant / ASSIGNMENT), auto_points(course, h.participant)
         if report is None or points is None:
             got, notes = "     -", "not collected, not graded"
         else:

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from nbgrader.api import Gradebook
 
 from .coursedir import Course
-from .record import REPORT_FILE
-
-
-def _report(course: Course, student: str, assignment: str) -> dict:
-    path = course.path("autograded", student, assignment) / REPORT_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+from .record import read_report
 
 
 def export_csv(course: Course, assignments: list[str] | None = None) -> str:
@@ -31,7 +25,7 @@ def export_csv(course: Course, assignments: list[str] | None = None) -> str:
         for assignment in chosen:
             for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
                 grades = {(nb.name, g.name): g for nb in submission.notebooks for g in nb.grades}
-                report = _report(course, submission.student.id, assignment.name)
+                report = read_report(course.path("autograded", submission.student.id, assignment.name)) or {}
                 row = [submission.student.id, assignment.name, f"{submission.score:g}", f"{submission.max_score:g}",
                        sum(g.needs_manual_grade for g in grades.values())]
                 for a, nb, cell in cells:

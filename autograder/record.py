@@ -68,6 +68,13 @@ class SubmissionOutcome:
         }
 
 
+def read_report(folder: Path) -> dict | None:
+    """What the grader wrote about one submission (autograder.json in its autograded/ folder);
+    None when it has none (graded by plain nbgrader, or not graded yet)."""
+    path = folder / REPORT_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def report_cell(outcome: NotebookOutcome) -> nbformat.NotebookNode | None:
     """A note at the top of the graded notebook: what the grader repaired, flagged or could not run."""
     lines = []

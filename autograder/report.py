@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,7 @@ from nbgrader.api import Gradebook, GradeCell, MissingEntry
 
 from .coursedir import Course, CourseError
 from .files import write_atomically
-from .record import REPORT_FILE
+from .record import read_report
 
 DPI = 100
 WIDTH = 7.0  # inches: 700 px at DPI, small PNGs that fit the page
@@ -53,11 +52,6 @@ class AssignmentData:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def _grader_record(course: Course, student: str, assignment: str) -> dict | None:
-    path = course.path("autograded", student, assignment) / REPORT_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _is_autograded(cell, answer_names: set[str]) -> bool:
@@ -105,7 +99,7 @@ def _full_marks(grade) -> bool:
 
 def _student_row(course: Course, submission, grades: dict, auto: set[tuple[str, str]]) -> StudentRow:
     student = submission.student.id
-    record = _grader_record(course, student, submission.assignment.name)
+    record = read_report(course.path("autograded", student, submission.assignment.name))
     row = StudentRow(student, submission.score, submission.max_score)
     if record is not None:
         row.repairs, row.flags, row.failures = (list(record.get(k, [])) for k in ("repairs", "flags", "failures"))
