@@ -100,15 +100,16 @@ def _environment() -> list[str]:
 def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool = True) -> list[str]:
     """The sandbox both kinds of kernel start in: no network, the system and this
     Python read-only, a small /tmp, and `shared_dir` (the kernel's sockets) at its own path."""
+    roots = read_only_roots()
     mounts: list[str] = []
     made = {"/tmp"}
-    for path in read_only_roots() + [shared_dir]:
+    for path in roots + [shared_dir]:
         for parent in _ancestors(path):
             if parent not in made:
                 # bwrap makes missing parents 0700; the kernel's user must traverse them
                 mounts += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-    for path in read_only_roots():
+    for path in roots:
         mounts += ["--ro-bind", path, path]
     return [
         bwrap,

@@ -151,9 +151,15 @@ class WarmSandbox:
         # 0700, root's: kernels bind their sockets here as root. Not under /tmp,
         # which each kernel replaces with an empty one of its own.
         self.root = Path(tempfile.mkdtemp(prefix="autograder-pool-", dir=_pool_parent()))
-        self.cgroups = Cgroup(limits.memory_bytes, limits.processes)  # probe: can this host give us cgroups?
-        self.use_cgroups = bool(self.cgroups.paths)
-        self.cgroups.destroy()
+        probe = Cgroup(limits.memory_bytes, limits.processes)  # can this host give us cgroups?
+        self.use_cgroups = bool(probe.paths)
+        probe.destroy()
+        # what every fork request says, the same for the zygote's whole life
+        self._every_request = {
+            "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None,
+            # a Python under /tmp must stay visible under the kernel's own /tmp
+            "keep_in_tmp": [r for r in read_only_roots() if r.startswith("/tmp/")],
+        }
         self._lock = threading.Lock()
         self._spare_lock = threading.Lock()
         self._spare: WarmKernelManager | None = None
@@ -206,7 +212,8 @@ class WarmSandbox:
         runs; it has run nothing but ipykernel's start, and serves one submission."""
         with self._spare_lock:
             spare, self._spare = self._spare, None
-            if not self._closed:
+            forking = self._spare_thread is not None and self._spare_thread.is_alive()
+            if not self._closed and not forking:  # one spare at a time: a second would be thrown away
                 self._spare_thread = threading.Thread(target=self._fork_spare, daemon=True)
                 self._spare_thread.start()
         return spare if spare is not None else self._fork()
@@ -241,11 +248,8 @@ class WarmSandbox:
             shutil.rmtree(run_dir, ignore_errors=True)
 
         km.release_sandbox = release_sandbox
-        request = {"uid": lease.uid, "run_dir": str(run_dir),
-                   "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])],
-                   "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None,
-                   # a Python under /tmp must stay visible under the kernel's own /tmp
-                   "keep_in_tmp": [r for r in read_only_roots() if r.startswith("/tmp/")]}
+        request = {**self._every_request, "uid": lease.uid, "run_dir": str(run_dir),
+                   "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])]}
         try:
             with self._lock:
                 if self.process.poll() is not None:
