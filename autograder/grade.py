@@ -119,8 +119,9 @@ def record(course: Course, outcome: SubmissionOutcome) -> None:
 @contextlib.contextmanager
 def _interrupts_deferred():
     """Ctrl-C waits until the student's files and grades are all written."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # not ours to change: a handler of the caller's, or SIGINT ignored (as in `cmd &`)
         return
     pressed = []
     previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))

@@ -266,8 +266,15 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
     for student in students:
         submit(course, student, hand_in_notebook(course, {"double": SLOW_DOUBLE}))
     others = frozenset(_zygotes(wait=0))  # e.g. the Dask workers' warm sandboxes, alive for the module
-    grade = subprocess.Popen([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", str(course),
-                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as at a terminal, even when this test runs in the background (`make test &`), where the
+    # shell starts everything with SIGINT ignored: a signal with a handler here is default after exec
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        grade = subprocess.Popen([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course",
+                                  str(course), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not list((course / "autograded").glob(f"*/{ASSIGNMENT}/autograder.json")):
         assert grade.poll() is None and time.monotonic() < deadline, "no student was graded"
