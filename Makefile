@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 # A few minutes; open demo/reports/03_accumulation.html afterwards.
 demo: $(STAMP) sandbox
 	$(PY) -m autograder release
-	$(PY) -m autograder.demo
+	$(PY) -m autograder.course.demo
 
 test: $(STAMP) sandbox
 	$(PY) -m pytest

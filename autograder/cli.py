@@ -13,12 +13,17 @@ from pathlib import Path
 # command. No schema the commands validate uses the "iri" formats it checks.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from . import badges, collect, export, grade, sandbox, selfcheck
-from .course import REPO_ROOT, TOPICS, Repository, repository_setting, topic
+from . import collect
+from .course import badges
+from .course import release as selfcheck
+from .course.lessons import execute, stderr_outputs
+from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
-from .execute import ExecuteOptions
 from .nbgrader_cli import NbgraderFailed, nbgrader
-from .notebook_run import execute, stderr_outputs
+from .output import export
+from .pipeline import grade
+from .pipeline.execute import ExecuteOptions
+from .sandbox import cold as sandbox
 
 
 def _slugs(names: list[str]) -> list[str]:
@@ -158,7 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from . import report  # matplotlib loads only for this command
+    from .output import report  # matplotlib loads only for this command
 
     path = report.write_report(_course(args), args.assignment, Path(args.output) if args.output else None)
     print(f"report written to {path}")

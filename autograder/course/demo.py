@@ -1,6 +1,6 @@
 """`make demo`: a whole class, from the LMS download to the grades.
 
-    python -m autograder.demo [--workdir DIR]      (default: demo/ at the repository root)
+    python -m autograder.course.demo [--workdir DIR]      (default: demo/ at the repository root)
 
 Makes a fresh nbgrader course in the work folder with one assignment, builds a
 class of hand-ins the way real students make them (correct, partly done,
@@ -31,9 +31,9 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import REPO_ROOT
-from .nbgrader_cli import NbgraderFailed, nbgrader
-from .record import read_report
+from ..nbgrader_cli import NbgraderFailed, nbgrader
+from ..pipeline.record import read_report
+from .topics import REPO_ROOT
 
 ASSIGNMENT = "03_accumulation"  # the quickest of the seven to grade: small tensors, no plots
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -317,14 +317,14 @@ def prepare_workdir(workdir: Path) -> None:
                              "or remove it yourself")
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    (workdir / MARKER).write_text("made by `python -m autograder.demo`; wiped when the demo runs again\n")
+    (workdir / MARKER).write_text("made by `python -m autograder.course.demo`; wiped when the demo runs again\n")
 
 
 def make_course(workdir: Path, root: Path = REPO_ROOT) -> None:
     """nbgrader_config.py from the repository (IgnorePattern and all), its gradebook here; one assignment."""
     config = (root / "nbgrader_config.py").read_text()
     db = (workdir / "gradebook.db").resolve()
-    config += ("\n# The demo's own gradebook (added by autograder.demo).\n"
+    config += ("\n# The demo's own gradebook (added by autograder.course.demo).\n"
                f"c.CourseDirectory.db_url = {f'sqlite:///{db}'!r}\n")
     (workdir / "nbgrader_config.py").write_text(config)
     shutil.copytree(root / "source" / ASSIGNMENT, workdir / "source" / ASSIGNMENT)
@@ -505,7 +505,7 @@ def run_demo(workdir: Path, root: Path = REPO_ROOT) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder.course.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
                         help=f"folder for the demo's course, wiped first (default: {_shown(DEFAULT_WORKDIR)})")
     args = parser.parse_args(argv)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import nbformat
 
+from ..sandbox.cold import bubblewrap
+from ..sandbox.warm import WarmSandbox, WarmStartFailed
 from .execute import ExecuteOptions, Execution, execute_notebook
-from .sandbox import bubblewrap
-from .sandbox_pool import WarmSandbox, WarmStartFailed
 
 
 def default_workers(memory_bytes: int) -> int:

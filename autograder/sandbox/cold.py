@@ -25,7 +25,7 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 from traitlets import Any
 
-from .confine import Cgroup, UidLease, small_tmpfs, unmount
+from .host import Cgroup, UidLease, small_tmpfs, unmount
 
 WORKDIR = "/submission"  # the kernel's working folder, inside the sandbox
 DATA_MOUNT = "/assignment-data"  # the assignment's data files, read-only, copied to WORKDIR
@@ -134,7 +134,7 @@ class SandboxSpec:
     limits: Limits
 
     def wrap(self, kernel_command: list[str], bwrap: str) -> list[str]:
-        launcher = str(Path(__file__).with_name("sandbox_launch.py"))
+        launcher = str(Path(__file__).parent / "inside" / "launch.py")
         data = ["--ro-bind", self.data_dir, DATA_MOUNT] if self.data_dir else []
         return [
             *bwrap_base(bwrap, self.limits, self.run_dir),

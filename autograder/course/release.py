@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from .course import REPO_ROOT, TOPICS
-from .nbgrader_cli import nbgrader
+from ..nbgrader_cli import nbgrader
+from .topics import REPO_ROOT, TOPICS
 
 SOLVED = "solution"  # student id of the instructor's own solution, handed in
 BLANK = "blank"  # student id of the release handed in untouched

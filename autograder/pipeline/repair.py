@@ -18,24 +18,23 @@ content (an answer cell that still holds the template's `def` line).
 from __future__ import annotations
 
 import copy
-import json
 import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbformat.corpus.words import generate_corpus_id
 from nbformat.validator import isvalid, normalize
 from nbgrader import utils as nbgrader_utils
 
+from ..handin import UnreadableNotebook
+
 __all__ = [
     "Flag",
     "Repair",
     "RepairResult",
     "UnreadableNotebook",
-    "read_submission",
     "repair_submission",
 ]
 
@@ -66,91 +65,6 @@ class RepairResult:
     notebook: nbformat.NotebookNode
     repairs: list[Repair] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-
-
-class UnreadableNotebook(ValueError):
-    """The file is not a notebook this grader can repair; the message says why and what to do."""
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def read_submission(data: bytes | str | Path) -> nbformat.NotebookNode:
-    """Read a handed-in notebook, as tolerantly as possible, without changing it.
-
-    `data` is the file's bytes, its text, or a Path to it. Accepts nbformat
-    4.0 to 4.5 (Colab saves 4.0 without cell ids), UTF-8 with or without a byte
-    order mark, and any tool's extra metadata. The notebook comes back as it was
-    (no upgrade, no validation): `repair_submission` does that and records it.
-    Raises UnreadableNotebook for anything that is not such a notebook.
-    """
-    name = "the notebook"
-    if isinstance(data, Path):
-        name = data.name
-        try:
-            data = data.read_bytes()
-        except OSError as error:
-            raise UnreadableNotebook(f"cannot read {name}: {error.strerror}; check the path") from error
-    text = _decode(data, name)
-    if not text.strip():
-        raise UnreadableNotebook(f"{name} is empty; ask the student to download the notebook again and resubmit")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        if isinstance(data, str) and len(data) < 4096 and Path(data.strip()).suffix == ".ipynb":
-            raise UnreadableNotebook(f"got the text {data.strip()!r}, which looks like a file name: "
-                                     "pass a pathlib.Path to read a file") from error
-        raise UnreadableNotebook(
-            f"{name} is not a Jupyter notebook: it is not JSON ({error.msg}, line {error.lineno}); "
-            "ask the student to download it again as .ipynb (File > Download > .ipynb) and resubmit"
-        ) from error
-    _check_notebook_shape(raw, name)
-    for cell in raw["cells"]:
-        if not isinstance(cell.get("metadata"), dict):
-            cell["metadata"] = {}
-    return nbformat.v4.to_notebook_json(raw)
-
-
-def _decode(data: bytes | str, name: str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        # json's own detection: UTF-8 (a BOM is dropped), UTF-16 or UTF-32.
-        return data.decode(json.detect_encoding(data))
-    except UnicodeDecodeError as error:
-        raise UnreadableNotebook(
-            f"{name} is not a text file (it is not UTF-8); "
-            "ask the student to download the notebook again as .ipynb and resubmit"
-        ) from error
-
-
-def _check_notebook_shape(raw: object, name: str) -> None:
-    """Refuse, with a reason, JSON that is not an nbformat 4 notebook."""
-    if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise UnreadableNotebook(
-            f"{name} is JSON but not a Jupyter notebook (it has no nbformat version); "
-            "check that the student handed in the .ipynb file"
-        )
-    major = raw["nbformat"]
-    if not isinstance(major, int) or major < 4:
-        raise UnreadableNotebook(
-            f"{name} is in nbformat {major}, older than the nbformat 4 of the course's notebooks; "
-            "open it in a current Jupyter, save it (which upgrades it) and grade that file, "
-            "or ask the student to start again from the released notebook"
-        )
-    if major > 4:
-        raise UnreadableNotebook(
-            f"{name} is in nbformat {major}, newer than this grader understands (4); "
-            "save it as nbformat 4 (`jupyter nbconvert --to notebook`) and grade that file"
-        )
-    cells = raw.get("cells")
-    if not isinstance(cells, list) or not all(
-        isinstance(c, dict) and isinstance(c.get("cell_type"), str) for c in cells
-    ):
-        raise UnreadableNotebook(
-            f"{name} says it is nbformat 4 but its cells are missing or damaged; "
-            "ask the student to download the notebook again and resubmit"
-        )
 
 
 # --------------------------------------------------------------------------- cells

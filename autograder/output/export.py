@@ -8,8 +8,8 @@ import io
 
 from nbgrader.api import Gradebook
 
-from .coursedir import Course
-from .record import read_report
+from ..coursedir import Course
+from ..pipeline.record import read_report
 
 
 def export_csv(course: Course, assignments: list[str] | None = None) -> str:

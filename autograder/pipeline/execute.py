@@ -25,9 +25,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.utils import is_grade, is_solution
 
+from ..sandbox.cold import Limits, plain_kernel_manager, sandboxed_kernel_manager
+from ..sandbox.warm import WarmSandbox, WarmStartFailed
 from .guard import GuardSession
-from .sandbox import Limits, plain_kernel_manager, sandboxed_kernel_manager
-from .sandbox_pool import WarmSandbox, WarmStartFailed
 
 
 @dataclass

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import nbformat
 
-from .files import write_atomically
+from ..files import write_atomically
 
 MB = 2**20
 MAX_NOTEBOOK_BYTES = 50 * MB  # one hand-in; a larger "notebook" is refused (zip bomb or runaway outputs)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import BADGES_TAG, REPO_ROOT, Repository, badges_markdown, repository_setting
+from .topics import BADGES_TAG, REPO_ROOT, Repository, badges_markdown, repository_setting
 
 NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "source/*/*.ipynb", "release/*/*.ipynb")
 

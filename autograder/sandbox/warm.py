@@ -36,8 +36,8 @@ from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.connect import write_connection_file
 from traitlets import Type
 
-from .confine import CGROUP_ROOT, Cgroup, UidLease, kill_user
-from .sandbox import DATA_MOUNT, WORKDIR, Limits, bwrap_base, read_only_roots
+from .cold import DATA_MOUNT, WORKDIR, Limits, bwrap_base, read_only_roots
+from .host import CGROUP_ROOT, Cgroup, UidLease, kill_user
 
 ZYGOTE_MOUNT = "/autograder-zygote.py"
 STAGING = "/.kernel-tmp"  # where each kernel's /tmp is put together (sandbox_zygote.fresh_tmp)
@@ -173,7 +173,7 @@ class WarmSandbox:
         self.namespace = ready["pid_namespace"]
 
     def _command(self, bwrap: str, data_dir: Path | None, preload: tuple[str, ...]) -> list[str]:
-        zygote = str(Path(__file__).with_name("sandbox_zygote.py"))
+        zygote = str(Path(__file__).parent / "inside" / "zygote.py")
         caps = [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
         cgroup = ["--bind", str(CGROUP_ROOT), str(CGROUP_ROOT)] if self.use_cgroups else []
         data = ["--ro-bind", str(data_dir), DATA_MOUNT] if data_dir else []

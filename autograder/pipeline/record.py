@@ -14,7 +14,7 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import compute_checksum, is_solution
 from sqlalchemy.exc import SAWarning
 
-from .files import write_atomically
+from ..files import write_atomically
 from .score import CellScore
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did

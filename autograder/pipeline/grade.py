@@ -26,10 +26,11 @@ from pathlib import Path
 
 import nbformat
 
-from .coursedir import Course, CourseError
+from ..coursedir import Course, CourseError
+from ..handin import UnreadableNotebook, read_submission
 from .execute import ExecuteOptions
 from .record import NotebookOutcome, SubmissionOutcome, record_grades, write_autograded
-from .repair import UnreadableNotebook, read_submission, repair_submission
+from .repair import repair_submission
 from .runners import DaskRunner, LocalRunner, default_workers
 from .sanitize import nbgrader_resources, sanitize, scan_flags
 from .score import score

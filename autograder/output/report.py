@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from nbgrader.api import Gradebook, GradeCell, MissingEntry
 
-from .coursedir import Course, CourseError
-from .files import write_atomically
-from .record import read_report
+from ..coursedir import Course, CourseError
+from ..files import write_atomically
+from ..pipeline.record import read_report
 
 DPI = 100
 WIDTH = 7.0  # inches: 700 px at DPI, small PNGs that fit the page
