@@ -5,7 +5,7 @@ answers wait for a person."""
 from __future__ import annotations
 
 import pytest
-from conftest import ALL_SLUGS
+from helpers import ALL_SLUGS
 
 from autograder import selfcheck
 

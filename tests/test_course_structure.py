@@ -9,7 +9,7 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import ALL_SLUGS, committed_notebooks, read
+from helpers import ALL_SLUGS, committed_notebooks, read
 
 from autograder import badges
 from autograder.course import (

@@ -12,8 +12,8 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import ALL_SLUGS, read
-from grader_course import run_autograder
+from helpers import ALL_SLUGS, read
+from helpers import run_autograder
 
 from autograder.nbgrader_cli import nbgrader
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grader_course import (
+from helpers import (
     ASSIGNMENT,
     CORRECT,
     WRONG,

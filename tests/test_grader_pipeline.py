@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grader_course import (
+from helpers import (
     ASSIGNMENT,
     WRONG,
     hand_in_notebook,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grader_course import (
+from helpers import (
     ASSIGNMENT,
     POINTS,
     copy_course,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grader_course import (
+from helpers import (
     ASSIGNMENT,
     CORRECT,
     WRONG,

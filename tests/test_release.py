@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ALL_SLUGS
+from helpers import ALL_SLUGS
 
 from autograder import selfcheck
 

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from grader_course import ASSIGNMENT, hand_in_notebook, make_course, run_autograder, submit
+from helpers import ASSIGNMENT, hand_in_notebook, make_course, run_autograder, submit
 from nbgrader.api import Gradebook
 from PIL import Image, ImageStat
 

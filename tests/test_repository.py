@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 import yaml
-from conftest import committed_notebooks
+from helpers import committed_notebooks
 from packaging.requirements import Requirement
 
 if sys.version_info >= (3, 11):

@@ -4,7 +4,7 @@ grader's machinery, and nothing in an honest solution."""
 from __future__ import annotations
 
 import pytest
-from conftest import ALL_SLUGS, read
+from helpers import ALL_SLUGS, read
 
 from autograder.scan import scan_source
 
