@@ -11,8 +11,16 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import collect as collect_module
-from autograder.collect import CollectError, CollectReport, collect, format_report, match_name
+from autograder.collect import (
+    CollectError,
+    CollectReport,
+    Limits,
+    collect,
+    format_report,
+    match_name,
+    templates_from,
+)
+from autograder.handin import read_submission
 
 A = "02_backward"
 
@@ -257,11 +265,10 @@ def test_a_folder_of_student_zips(tmp_path, course):
     assert "not a readable zip" in reasons(report)["carol.zip"]
 
 
-def test_zips_nested_too_deep_are_refused(tmp_path, course, monkeypatch):
-    monkeypatch.setattr(collect_module, "MAX_NESTING", 1)
+def test_zips_nested_too_deep_are_refused(tmp_path, course):
     inner = zip_bytes({"alice/02_backward.ipynb": handin()})
     download = make_zip(tmp_path / "d.zip", {"a.zip": zip_bytes({"b.zip": inner})})
-    report = collect(course, A, download, [A])
+    report = collect(course, A, download, [A], limits=Limits(nesting=1))
     assert not report.placed
     assert "nested more than 1 deep" in reasons(report)["a.zip/b.zip"]
 
@@ -287,7 +294,7 @@ def test_templates_from_a_release_folder(tmp_path, course):
     release.mkdir(parents=True)
     for name in ("part1", "part2"):
         nbformat.write(template(name), release / f"{name}.ipynb")
-    templates = collect_module.templates_from(release)
+    templates = templates_from(release)
     assert sorted(templates) == ["part1", "part2"]
     download = make_folder(tmp_path / "d", {"alice/Untitled.ipynb": handin("part2"), "bob/x.ipynb": handin()})
     report = collect(course, "hw", download, sorted(templates), templates)
@@ -322,6 +329,17 @@ def test_unreadable_notebooks_are_listed(tmp_path, course):
     assert not report.placed
     assert all(r.startswith("not a readable notebook: ") for r in reasons(report).values())
     assert len(report.unplaced) == 3
+
+
+def test_a_utf16_notebook_is_placed_and_grade_reads_it(tmp_path, course):
+    utf16 = handin().decode().encode("utf-16")  # with a byte order mark, as some Windows editors save
+    assert utf16.startswith((b"\xff\xfe", b"\xfe\xff"))
+    download = make_folder(tmp_path / "d", {"alice/02_backward.ipynb": utf16})
+    report = collect(course, A, download, [A])
+    assert not report.unplaced
+    [placed] = report.placed
+    assert placed.dest.read_bytes() == utf16
+    assert read_submission(placed.dest).cells == nbformat.reads(handin().decode(), as_version=4).cells
 
 
 def test_checkpoints_and_symlinks_are_listed_not_followed(tmp_path, course):
@@ -388,22 +406,20 @@ def test_a_symlink_planted_in_submitted_is_not_followed(tmp_path, course):
     assert "leads outside submitted/" in reasons(report)["alice/02_backward.ipynb"]
 
 
-def test_oversized_notebooks_are_refused(tmp_path, course, monkeypatch):
-    monkeypatch.setattr(collect_module, "MAX_NOTEBOOK_BYTES", 1000)
+def test_oversized_notebooks_are_refused(tmp_path, course):
     bomb = b'{"cells": [], "x": "' + b"0" * 10_000_000 + b'"}'  # compresses to a few kB
     download = tmp_path / "bomb.zip"
     with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("alice/02_backward.ipynb", bomb)
     assert download.stat().st_size < 100_000
-    report = collect(course, A, download, [A])
+    report = collect(course, A, download, [A], limits=Limits(notebook_bytes=1000))
     assert not report.placed
     assert reasons(report)["alice/02_backward.ipynb"].startswith("too large (9.5 MB; the limit is 0 MB")
 
 
-def test_a_download_that_unpacks_to_too_much_is_refused(tmp_path, course, monkeypatch):
-    monkeypatch.setattr(collect_module, "MAX_TOTAL_BYTES", len(handin()) + 10)
+def test_a_download_that_unpacks_to_too_much_is_refused(tmp_path, course):
     download = make_folder(tmp_path / "d", {"alice.ipynb": handin(), "bob.ipynb": handin()})
-    report = collect(course, A, download, [A])
+    report = collect(course, A, download, [A], limits=Limits(total_bytes=len(handin()) + 10))
     assert len(report.placed) == 1
     assert "too much data" in reasons(report)["bob.ipynb"]
 

@@ -1,0 +1,238 @@
+"""What a download holds: a folder or zip, and the zips inside it, walked into a
+flat list of entries, and each entry's bytes copied out within the limits.
+
+This is where a hostile download is stopped: names that are absolute or climb
+with '..', symbolic links, zip bombs (by size, by entry count, by nesting and by
+the bytes unpacked from the whole download together), and the junk that tools
+add (macOS metadata, Jupyter checkpoints). Not here: who handed a file in
+(`lms`) and which notebook it is (`names`, `content`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+from .report import CollectError, Unplaced
+
+MB = 2**20
+MAX_NOTEBOOK_BYTES = 50 * MB  # one hand-in; a larger "notebook" is refused (zip bomb or runaway outputs)
+MAX_ARCHIVE_BYTES = 500 * MB  # one zip inside the download
+MAX_TOTAL_BYTES = 4096 * MB  # everything unpacked from one download together
+MAX_ENTRIES = 100_000  # entries in one zip
+MAX_NESTING = 3  # zips inside zips
+
+OS_JUNK = {".ds_store", "thumbs.db", "desktop.ini"}
+
+# What may fail while reading a member of a zip: a damaged or unsupported zip says so in many ways.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one download may unpack to; `collect` takes smaller ones (tests do) or larger ones."""
+
+    notebook_bytes: int = MAX_NOTEBOOK_BYTES
+    archive_bytes: int = MAX_ARCHIVE_BYTES
+    total_bytes: int = MAX_TOTAL_BYTES
+    entries: int = MAX_ENTRIES
+    nesting: int = MAX_NESTING
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of the download, not yet read."""
+
+    parts: tuple[str, ...]  # path inside the download; nested zips count as folders named after them
+    source: str  # path as shown to the user
+    size: int
+    mtime: float
+    order: int  # position in the download: later wins a tie
+    open: Callable[[], IO[bytes]]
+    real_dirs: int = 0  # leading parts that are folders on disk, not made from a zip
+
+
+class _Budget:
+    """Bytes unpacked so far from one download: stops zip bombs made of many small parts."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def _copy_bounded(src: IO[bytes], dest: Path, limit: int) -> int | None:
+    """Copy at most `limit` bytes; None when there is more (a size in a zip header can lie)."""
+    total = 0
+    with open(dest, "wb") as out:
+        while chunk := src.read(MB):
+            total += len(chunk)
+            if total > limit:
+                return None
+            out.write(chunk)
+    return total
+
+
+def _safe_parts(name: str) -> tuple[str, ...] | None:
+    """The components of a name inside a zip, or None if it is absolute or climbs with '..'."""
+    name = name.replace("\\", "/")  # zips made on Windows
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return None
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    return parts if parts and ".." not in parts else None
+
+
+def _zip_mtime(info: zipfile.ZipInfo) -> float:
+    try:
+        return datetime(*info.date_time).timestamp()
+    except ValueError:  # some tools write a zero date
+        return 0.0
+
+
+def junk_reason(parts: tuple[str, ...]) -> str | None:
+    """Why a file that tools add is not a hand-in, or None for anything else."""
+    name = parts[-1].lower()
+    if "__MACOSX" in parts or name.startswith("._"):
+        return "ignored: macOS archive metadata, not a hand-in"
+    if ".ipynb_checkpoints" in parts:
+        return ("ignored: Jupyter autosave checkpoint, not a hand-in (if it is the student's only copy, "
+                "move it out of .ipynb_checkpoints and collect again)")
+    if name in OS_JUNK:
+        return "ignored: operating-system file, not a hand-in"
+    return None
+
+
+class Download:
+    """A folder or zip (and the zips inside it) walked into a flat list of entries."""
+
+    def __init__(self, scratch: Path, stack: ExitStack, limits: Limits) -> None:
+        self.scratch = scratch
+        self.stack = stack
+        self.limits = limits
+        self.budget = _Budget(limits.total_bytes)
+        self.entries: list[Entry] = []
+        self.unplaced: list[Unplaced] = []
+        self.archives = 0
+
+    def add_folder(self, root: Path) -> None:
+        for folder, dirs, files in os.walk(root):  # does not follow symbolic links
+            here = Path(folder)
+            dirs.sort()
+            for name in [d for d in dirs if (here / d).is_symlink()]:
+                self._symlink(root, here / name)
+            for name in sorted(files):
+                path = here / name
+                if path.is_symlink():
+                    self._symlink(root, path)
+                    continue
+                stat = path.stat()
+                rel = path.relative_to(root)
+                self._add_file(rel.parts, rel.as_posix(), stat.st_size, stat.st_mtime,
+                               partial(open, path, "rb"), depth=0, real_dirs=len(rel.parts) - 1)
+
+    def _symlink(self, root: Path, path: Path) -> None:
+        self.unplaced.append(Unplaced(path.relative_to(root).as_posix(),
+                                      "symbolic link, not followed: copy the file itself into the folder"))
+
+    def add_zip(self, file: Path, prefix: tuple[str, ...], source: str, depth: int, real_dirs: int = 0) -> None:
+        """Raises zipfile.BadZipFile if `file` is not a readable zip."""
+        archive = self.stack.enter_context(zipfile.ZipFile(file))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        if len(infos) > self.limits.entries:
+            raise zipfile.BadZipFile(f"{len(infos)} entries, more than the limit of {self.limits.entries}")
+        for info in infos:
+            parts = _safe_parts(info.filename)
+            where = source + info.filename
+            if parts is None:
+                self.unplaced.append(Unplaced(where, (
+                    "unsafe path in the archive (absolute or containing '..'): not extracted; "
+                    "if it is a real hand-in, ask the student to submit it again")))
+                continue
+            self._add_file(prefix + parts, where, info.file_size, _zip_mtime(info),
+                           partial(archive.open, info), depth, real_dirs)
+
+    def _add_file(self, parts: tuple[str, ...], source: str, size: int, mtime: float,
+                  opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> None:
+        if not junk_reason(parts) and parts[-1].lower().endswith(".zip"):
+            self._add_nested_zip(parts, source, size, opener, depth, real_dirs)
+            return
+        self.entries.append(Entry(parts, source, size, mtime, len(self.entries), opener, real_dirs))
+
+    def _add_nested_zip(self, parts: tuple[str, ...], source: str, size: int,
+                        opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> None:
+        if depth >= self.limits.nesting:
+            reason = f"zip nested more than {self.limits.nesting} deep: unpack it by hand and collect the folder"
+        elif size > self.limits.archive_bytes or not self.budget.take(size):
+            reason = (f"zip too large to unpack ({size / MB:.1f} MB): possibly a zip bomb; "
+                      "unpack it by hand and collect the folder")
+        else:
+            reason = self._unpack_nested_zip(parts, source, opener, depth, real_dirs)
+        if reason:
+            self.unplaced.append(Unplaced(source, reason))
+
+    def _unpack_nested_zip(self, parts: tuple[str, ...], source: str,
+                           opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> str | None:
+        # Copied under a made-up name: the name inside the download is never a path here.
+        self.archives += 1
+        copy = self.scratch / f"archive-{self.archives}.zip"
+        try:
+            with opener() as src:
+                if _copy_bounded(src, copy, self.limits.archive_bytes) is None:
+                    return "zip larger than its header says: possibly a zip bomb; unpack it by hand"
+            # Its entries sit in a folder named after it, like a student's folder.
+            self.add_zip(copy, parts[:-1] + (Path(parts[-1]).stem,), source + "/", depth + 1, real_dirs)
+        except ZIP_ERRORS as e:
+            return f"not a readable zip ({e}): unpack it by hand or ask the student to submit it again"
+        return None
+
+    def spool(self, entry: Entry, copy: Path) -> str | None:
+        """Copy one notebook's bytes to `copy` within the limits; None, or why it was not copied."""
+        size = entry.size
+        limit = self.limits.notebook_bytes
+        too_big = (f"too large ({size / MB:.1f} MB; the limit is {limit / MB:.0f} MB per notebook): "
+                   "look at it by hand (outputs full of images? a zip bomb?) and place it yourself")
+        if size > limit:
+            return too_big
+        if not self.budget.take(size):
+            return "the download unpacks to too much data (a zip bomb?): unpack it by hand and collect the folder"
+        try:
+            with entry.open() as src:
+                if _copy_bounded(src, copy, limit) is None:
+                    return too_big
+        except ZIP_ERRORS as e:
+            return f"could not be read from the download ({e}): download it again from the LMS"
+        return None
+
+
+def list_download(path: Path, scratch: Path, stack: ExitStack, limits: Limits) -> Download:
+    """Every file of the download at `path`; CollectError when it cannot be read at all."""
+    download = Download(scratch, stack, limits)
+    if not path.exists():
+        raise CollectError(f"{path} does not exist: give the zip or folder you downloaded from the LMS")
+    if path.is_dir():
+        download.add_folder(path)
+    elif zipfile.is_zipfile(path):
+        try:
+            download.add_zip(path, (), "", depth=0)
+        except (zipfile.BadZipFile, OSError) as e:
+            raise CollectError(f"{path} is not a readable zip ({e}): download it again from the LMS") from e
+    else:
+        raise CollectError(
+            f"{path} is neither a folder nor a zip: give the LMS download (a .zip) or a folder of "
+            "<student_id>.ipynb or <student_id>/<notebook>.ipynb (other archives: unpack them first)")
+    if not download.entries and not download.unplaced:
+        raise CollectError(f"{path} holds no files: is it the right download?")
+    return download
