@@ -37,8 +37,8 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
-from autograder.course import REPO_ROOT
-from autograder.selfcheck import generate_release, hand_in, make_scratch_course
+from autograder.course.release import generate_release, hand_in, make_scratch_course
+from autograder.course.topics import REPO_ROOT
 
 THROUGHPUT_TARGET = 5.0
 FLOOR_TARGET = 2.0

@@ -13,8 +13,8 @@ import argparse
 import statistics
 import time
 
-from autograder.course import REPO_ROOT, TOPICS
-from autograder.notebook_run import execute
+from autograder.course.lessons import execute
+from autograder.course.topics import REPO_ROOT, TOPICS
 
 TARGET_SECONDS = 30.0
 

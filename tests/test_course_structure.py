@@ -11,8 +11,9 @@ import nbformat
 import pytest
 from helpers import ALL_SLUGS, committed_notebooks, read
 
-from autograder import badges
-from autograder.course import (
+from autograder.cells import nbgrader_metadata
+from autograder.course import badges
+from autograder.course.topics import (
     BADGES_TAG,
     SETUP_SOURCE,
     SETUP_TAG,
@@ -25,10 +26,6 @@ from autograder.course import (
 
 def code_of(nb) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
 
 
 @pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.slug)
@@ -66,25 +63,25 @@ def test_seed_exercises_are_assignments():
 @pytest.mark.parametrize("slug", ALL_SLUGS)
 def test_assignment_is_graded_as_promised(slug):
     nb = read(f"source/{slug}/{slug}.ipynb")
-    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
-    tests = [c for c in graded if c.cell_type == "code" and not nbgrader_meta(c).get("solution")]
-    written = [c for c in graded if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")]
-    solutions = [c for c in nb.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    graded = [c for c in nb.cells if nbgrader_metadata(c).get("grade")]
+    tests = [c for c in graded if c.cell_type == "code" and not nbgrader_metadata(c).get("solution")]
+    written = [c for c in graded if c.cell_type == "markdown" and nbgrader_metadata(c).get("solution")]
+    solutions = [c for c in nb.cells if nbgrader_metadata(c).get("solution") and c.cell_type == "code"]
 
     assert len(tests) >= 3, "at least three autograded exercises"
-    assert all(nbgrader_meta(c)["points"] > 0 for c in graded)
+    assert all(nbgrader_metadata(c)["points"] > 0 for c in graded)
     assert written, "at least one manually graded written answer"
     for cell in tests:
-        gid = nbgrader_meta(cell)["grade_id"]
+        gid = nbgrader_metadata(cell)["grade_id"]
         assert "### BEGIN HIDDEN TESTS" in cell.source, f"{gid} has no hidden tests"
         last = cell.source.rstrip().splitlines()[-1]
         assert last.strip() == "### END HIDDEN TESTS", f"{gid}: end the cell with the hidden tests"
     for cell in solutions:
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
-    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    ids = [nbgrader_metadata(c)["grade_id"] for c in nb.cells if nbgrader_metadata(c)]
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
     setup = next(c for c in nb.cells if SETUP_TAG in c.metadata.get("tags", []))
-    assert nbgrader_meta(setup).get("locked"), "the setup cell is read-only in assignments"
+    assert nbgrader_metadata(setup).get("locked"), "the setup cell is read-only in assignments"
 
 
 @pytest.mark.parametrize("slug", ALL_SLUGS)

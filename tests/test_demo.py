@@ -1,5 +1,6 @@
-"""`make demo` (autograder.demo): the class it builds is what it claims, its Moodle zip is collected
-whole, and (slow) the whole demo runs and grades every student as its roster says."""
+"""`make demo` (autograder.course.demo, and the class from autograder.course.forgeries): the class it
+builds is what it claims, its Moodle zip is collected whole, and (slow) the whole demo runs and grades
+every student as its roster says."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import demo
+from autograder.cells import grade_id, has_nbgrader_metadata, index_of, nbgrader_metadata
 from autograder.collect import MOODLE, collect, templates_from
-from autograder.course import REPO_ROOT
-from autograder.scan import scan_source
+from autograder.course import demo, forgeries
+from autograder.course.topics import REPO_ROOT
+from autograder.pipeline.scan import scan_source
 
-A = demo.ASSIGNMENT
+A = forgeries.ASSIGNMENT
 RELEASE = REPO_ROOT / "release" / A
 SOURCE = REPO_ROOT / "source" / A
 FULL_MARKS_KINDS = {"correct", "colab", "kaggle", "renamed", "tests_moved"}
@@ -26,45 +28,45 @@ FULL_MARKS_KINDS = {"correct", "colab", "kaggle", "renamed", "tests_moved"}
 
 @pytest.fixture(scope="module")
 def release() -> nbformat.NotebookNode:
-    return nbformat.read(RELEASE / demo.NOTEBOOK, as_version=4)
+    return nbformat.read(RELEASE / forgeries.NOTEBOOK, as_version=4)
 
 
 @pytest.fixture(scope="module")
-def handins(release) -> list[demo.HandIn]:
-    return demo.build_class(release, nbformat.read(SOURCE / demo.NOTEBOOK, as_version=4))
+def handins(release) -> list[forgeries.HandIn]:
+    return forgeries.build_class(release, nbformat.read(SOURCE / forgeries.NOTEBOOK, as_version=4))
 
 
-def of_kind(handins, kind: str) -> list[demo.HandIn]:
+def of_kind(handins, kind: str) -> list[forgeries.HandIn]:
     found = [h for h in handins if h.kind == kind]
     assert found, kind
     return found
 
 
-def only(handins, kind: str) -> demo.HandIn:
+def only(handins, kind: str) -> forgeries.HandIn:
     (found,) = of_kind(handins, kind)
     return found
 
 
-def content(h: demo.HandIn) -> bytes:
+def content(h: forgeries.HandIn) -> bytes:
     ((_, data),) = h.files
     return data
 
 
-def file_name(h: demo.HandIn) -> str:
+def file_name(h: forgeries.HandIn) -> str:
     ((name, _),) = h.files
     return name
 
 
-def notebook(h: demo.HandIn) -> nbformat.NotebookNode:
+def notebook(h: forgeries.HandIn) -> nbformat.NotebookNode:
     return nbformat.reads(content(h).decode(), as_version=4)
 
 
-def cell(nb, grade_id: str):
-    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+def cell(nb, gid: str):
+    return nb.cells[index_of(nb.cells, gid)]
 
 
 def answer_sources(nb) -> dict[str, str]:
-    return {gid: cell(nb, gid).source for gid in demo.ANSWERS}
+    return {gid: cell(nb, gid).source for gid in forgeries.ANSWERS}
 
 
 # --------------------------------------------------------------------------- the class
@@ -87,30 +89,30 @@ def test_correct_hand_ins_are_honest_code(handins, release):
         for gid, src in answer_sources(nb).items():
             assert "BEGIN SOLUTION" not in src and "END SOLUTION" not in src, (h.name, gid)
             assert "NotImplementedError" not in src and f"def {gid}(" in src, (h.name, gid)
-        assert cell(nb, demo.WRITTEN).source != cell(release, demo.WRITTEN).source
+        assert cell(nb, forgeries.WRITTEN).source != cell(release, forgeries.WRITTEN).source
         # everything but the answers is the release's
-        assert [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("locked")] == \
-               [c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("locked")]
+        assert [c.source for c in nb.cells if nbgrader_metadata(c).get("locked")] == \
+               [c.source for c in release.cells if nbgrader_metadata(c).get("locked")]
     first, second = (answer_sources(notebook(h)) for h in of_kind(handins, "correct"))
     assert first != second  # two students, two styles
 
 
 def test_the_honest_answers_are_the_solutions_without_markers():
-    source = nbformat.read(SOURCE / demo.NOTEBOOK, as_version=4)
-    answers = demo.honest_answers(source)
+    source = nbformat.read(SOURCE / forgeries.NOTEBOOK, as_version=4)
+    answers = forgeries.honest_answers(source)
     for gid, src in answers.items():
         stripped = [line for line in cell(source, gid).source.splitlines() if "SOLUTION" not in line]
         assert src.splitlines() == stripped
         compile(src, gid, "exec")
-    for src in demo.OTHER_CORRECT.values():
+    for src in forgeries.OTHER_CORRECT.values():
         compile(src, "other", "exec")
 
 
 def test_the_partly_done_hand_in_leaves_some_exercises_as_released(handins, release):
     answers = answer_sources(notebook(only(handins, "partial")))
     released = answer_sources(release)
-    done = [gid for gid in demo.ANSWERS if answers[gid] != released[gid]]
-    left = [gid for gid in demo.ANSWERS if answers[gid] == released[gid]]
+    done = [gid for gid in forgeries.ANSWERS if answers[gid] != released[gid]]
+    left = [gid for gid in forgeries.ANSWERS if answers[gid] == released[gid]]
     assert done and left
     assert all("NotImplementedError" in answers[gid] for gid in left)
 
@@ -121,13 +123,13 @@ def test_the_blank_hand_in_is_the_release(handins, release):
 
 def test_the_colab_hand_in_is_as_colab_writes_it(handins):
     h = only(handins, "colab")
-    assert file_name(h) == f"Copy of {demo.NOTEBOOK}"
+    assert file_name(h) == f"Copy of {forgeries.NOTEBOOK}"
     raw = json.loads(content(h))
     assert raw["nbformat"] == 4 and raw["nbformat_minor"] == 0
     assert "colab" in raw["metadata"] and raw["metadata"]["accelerator"] == "GPU"
     assert all("id" not in c for c in raw["cells"])
     assert all("colab" in c["metadata"] for c in raw["cells"] if c["cell_type"] == "code")
-    stripped = [c for c in raw["cells"] if c["cell_type"] == "code" and "nbgrader" not in c["metadata"]]
+    stripped = [c for c in raw["cells"] if c["cell_type"] == "code" and not has_nbgrader_metadata(c)]
     assert any("def accumulated_gradient" in "".join(c["source"]) for c in stripped)
 
 
@@ -140,15 +142,14 @@ def test_the_kaggle_hand_in_is_as_kaggle_writes_it(handins):
 
 
 def test_the_renamed_hand_in_has_the_browsers_name(handins):
-    assert file_name(only(handins, "renamed")) in (f"Copy of {demo.NOTEBOOK}", f"{A} (1).ipynb")
+    assert file_name(only(handins, "renamed")) in (f"Copy of {forgeries.NOTEBOOK}", f"{A} (1).ipynb")
     assert notebook(only(handins, "renamed")) == notebook(of_kind(handins, "correct")[0])
 
 
 def test_test_cells_deleted_and_moved(handins, release):
     nb = notebook(only(handins, "tests_moved"))
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    assert "test_params_without_grad" not in ids and "test_params_without_grad" in \
-        [c.metadata.get("nbgrader", {}).get("grade_id") for c in release.cells]
+    ids = [grade_id(c) for c in nb.cells]
+    assert "test_params_without_grad" not in ids and "test_params_without_grad" in map(grade_id, release.cells)
     assert ids.index("test_accumulate_backward") < ids.index("accumulate_backward")
     assert len(nb.cells) == len(release.cells) - 1
 
@@ -184,7 +185,7 @@ def test_the_pdf_is_not_a_notebook(handins):
 
 
 def test_the_zip_has_moodles_layout_and_collect_places_every_notebook(handins, tmp_path):
-    download = demo.write_moodle_zip(handins, tmp_path / demo.DOWNLOAD)
+    download = forgeries.write_moodle_zip(handins, tmp_path / demo.DOWNLOAD)
     with zipfile.ZipFile(download) as z:
         names = z.namelist()
     assert len(names) == sum(len(h.files) for h in handins)
@@ -202,14 +203,14 @@ def test_the_zip_has_moodles_layout_and_collect_places_every_notebook(handins, t
     notebooks = [h for h in handins if h.kind != "pdf"]
     assert sorted(p.student for p in report.placed) == sorted(h.participant for h in notebooks)
     for h in notebooks:
-        placed = course / "submitted" / h.participant / A / demo.NOTEBOOK
+        placed = course / "submitted" / h.participant / A / forgeries.NOTEBOOK
         assert placed.read_bytes() == content(h), h.name
     (problem,) = report.problems
     assert problem.source.endswith(".pdf") and "not a notebook" in problem.reason
 
 
 def test_the_roster_is_what_nbgrader_imports(handins, tmp_path):
-    rows = list(csv.DictReader(demo.write_roster(handins, tmp_path / "students.csv").open()))
+    rows = list(csv.DictReader(forgeries.write_roster(handins, tmp_path / "students.csv").open()))
     assert [r["id"] for r in rows] == [h.participant for h in handins]
     benali = next(r for r in rows if r["last_name"] == "Benali")
     assert benali["first_name"] == "Fatima Zahra"
@@ -226,7 +227,7 @@ def test_the_course_uses_the_repositorys_config_and_its_own_gradebook(tmp_path):
     assert config.startswith((REPO_ROOT / "nbgrader_config.py").read_text())
     assert "c.IgnorePattern.pattern" in config
     assert f"sqlite:///{(work / 'gradebook.db').resolve()}" in config
-    assert (work / "source" / A / demo.NOTEBOOK).is_file()
+    assert (work / "source" / A / forgeries.NOTEBOOK).is_file()
     assert not (work / "source" / "01_requires_grad").exists()
 
 
@@ -269,7 +270,7 @@ def test_a_failing_step_stops_the_demo_with_its_command(capsys):
 @pytest.mark.slow
 def test_the_whole_demo(tmp_path, handins):
     work = tmp_path / "demo"
-    run = subprocess.run([sys.executable, "-m", "autograder.demo", "--workdir", str(work)],
+    run = subprocess.run([sys.executable, "-m", "autograder.course.demo", "--workdir", str(work)],
                          capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-5000:]
     out = run.stdout

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.course import REPO_ROOT, SETUP_TAG, TOPICS
-from autograder.notebook_run import execute, stderr_outputs
+from autograder.course.lessons import execute, stderr_outputs
+from autograder.course.topics import REPO_ROOT, SETUP_TAG, TOPICS
 
 pytestmark = pytest.mark.slow
 

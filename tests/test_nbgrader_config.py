@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from autograder import selfcheck
+from autograder.course.release import generate_release, hand_in, make_scratch_course, scores
 from autograder.nbgrader_cli import nbgrader
 
 SLUG = "warnings"
@@ -76,11 +76,11 @@ def tiny_course(root, config_text: str):
 
 
 def grade(root, tmp_path):
-    course = selfcheck.make_scratch_course(tmp_path / "course", [SLUG], root)
-    selfcheck.generate_release(course, SLUG)
-    selfcheck.hand_in(course, "student", SLUG, [root / "source" / SLUG / f"{SLUG}.ipynb"])
+    course = make_scratch_course(tmp_path / "course", [SLUG], root)
+    generate_release(course, SLUG)
+    hand_in(course, "student", SLUG, [root / "source" / SLUG / f"{SLUG}.ipynb"])
     nbgrader(course, "autograde", SLUG)
-    return {c.grade_id: c.score for c in selfcheck.scores(course, SLUG, "student")}
+    return {c.grade_id: c.score for c in scores(course, SLUG, "student")}
 
 
 @pytest.mark.slow

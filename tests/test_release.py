@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import ALL_SLUGS
 
-from autograder import selfcheck
+from autograder.course.release import generate_release, make_scratch_course
 
 pytestmark = pytest.mark.slow
 
@@ -17,10 +17,10 @@ def files_under(folder):
 
 
 def test_committed_release_is_what_source_generates(tmp_path, repo_root):
-    course = selfcheck.make_scratch_course(tmp_path, ALL_SLUGS)
+    course = make_scratch_course(tmp_path, ALL_SLUGS)
     stale = []
     for slug in ALL_SLUGS:
-        generated = selfcheck.generate_release(course, slug)
+        generated = generate_release(course, slug)
         committed = repo_root / "release" / slug
         assert files_under(generated) == files_under(committed), f"release/{slug} has other files"
         for name in files_under(generated):

@@ -59,7 +59,9 @@ def hand_in(course: Path, student: str, slug: str, notebooks: list[Path]) -> Non
 
 
 @dataclass(frozen=True)
-class CellScore:
+class GradedCell:
+    """One graded cell of a hand-in, as nbgrader's gradebook holds it after `nbgrader autograde`."""
+
     notebook: str
     grade_id: str
     score: float | None
@@ -67,11 +69,11 @@ class CellScore:
     autograded: bool  # False for a written answer that a person grades
 
 
-def scores(course: Path, slug: str, student: str) -> list[CellScore]:
+def scores(course: Path, slug: str, student: str) -> list[GradedCell]:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         submission = gb.find_submission(slug, student)
         return [
-            CellScore(
+            GradedCell(
                 notebook=nb.name,
                 grade_id=grade.name,
                 # Grade.score reads 0 where nobody has scored the cell yet; keep that None
@@ -84,7 +86,7 @@ def scores(course: Path, slug: str, student: str) -> list[CellScore]:
         ]
 
 
-def check_assignment(slug: str, workdir: Path, root: Path = REPO_ROOT) -> dict[str, list[CellScore]]:
+def check_assignment(slug: str, workdir: Path, root: Path = REPO_ROOT) -> dict[str, list[GradedCell]]:
     """Autograde the solution and the blank release of one assignment.
 
     Returns the cell scores of each, keyed by SOLVED and BLANK.
