@@ -33,20 +33,28 @@ import pytest
 from helpers import (
     ASSIGNMENT,
     POINTS,
+    WARM_SANDBOX_MARK,
     copy_course,
+    gradebook_grades,
+    graded_notebook,
+    grader_report,
     hand_in_notebook,
     make_course,
+    printed,
+    processes_with,
     run_autograder,
+    sqlite_url,
     submit,
 )
-from nbgrader.api import Gradebook
 
-from autograder.confine import FIRST_UID
+from autograder.cells import index_of
 from autograder.sandbox import Limits, bubblewrap
+from autograder.sandbox.host import FIRST_UID
 
 pytestmark = pytest.mark.slow
 
 CELL_TIMEOUT = 8
+INSIDE_FOLDER = "autograder-inside"  # the grader's scripts inside the sandbox, and nothing else of ours
 TOTAL_TIMEOUT = 16
 FULL_MARKS = POINTS["test_double"] + POINTS["test_derivative"]  # "why" is graded by a person
 SECRET_VARIABLE = "AUTOGRADER_TEST_SECRET"
@@ -400,37 +408,18 @@ class DiskWatch:
 # --------------------------------------------------------------------------- reading the results
 
 
-def graded_notebook(course: Path, student: str) -> nbformat.NotebookNode:
-    return nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-
-
-def grader_report(course: Path, student: str) -> dict:
-    return json.loads((course / "autograded" / student / ASSIGNMENT / "autograder.json").read_text())
-
-
-def cell(nb: nbformat.NotebookNode, grade_id: str):
-    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+def cell(nb: nbformat.NotebookNode, wanted: str):
+    return nb.cells[index_of(nb.cells, wanted)]
 
 
 def errors(nb: nbformat.NotebookNode, grade_id: str) -> list[tuple[str, str]]:
     return [(o.ename, o.evalue) for o in cell(nb, grade_id).get("outputs", []) if o.output_type == "error"]
 
 
-def printed(nb: nbformat.NotebookNode, tag: str) -> list[str]:
-    """The rest of every printed line that starts with `tag `."""
-    lines = []
-    for c in nb.cells:
-        for o in c.get("outputs", []):
-            if o.output_type == "stream" and o.name == "stdout":
-                lines += [line[len(tag) + 1:] for line in o.text.splitlines() if line.startswith(tag + " ")]
-    return lines
-
-
 def scores(course: Path, student: str) -> dict[str, float]:
     """Test grade_id -> the score the gradebook holds (a person's score, if any, wins over the tests')."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        submission = gb.find_submission(ASSIGNMENT, student)
-        return {g.name: g.score for nb in submission.notebooks for g in nb.grades if g.name.startswith("test_")}
+    rows = gradebook_grades(sqlite_url(course))[student]
+    return {gid: row.score for gid, row in rows.items() if gid.startswith("test_")}
 
 
 def autoscore(course: Path, student: str) -> float:
@@ -494,8 +483,8 @@ class Batch:
 
     @property
     def launcher(self) -> str:
-        """The grader's program inside the sandbox, the one file of ours the kernel sees."""
-        return "autograder-zygote.py" if self.mode == "warm" else "autograder-launch.py"
+        """The grader's program inside the sandbox, in the one folder of ours the kernel sees."""
+        return f"{INSIDE_FOLDER}/zygote.py" if self.mode == "warm" else f"{INSIDE_FOLDER}/launch.py"
 
 
 @pytest.fixture(scope="module")
@@ -521,23 +510,11 @@ def private_tmp():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def sandbox_processes(tag: str) -> list[int]:
-    """Processes on this machine whose command line mentions `tag`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if tag.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(int(pid))
-        except OSError:
-            continue
-    return found
-
-
 def lingering(tag: str, wait: float = 10) -> list[int]:
     deadline = time.monotonic() + wait  # a pid namespace takes a moment to empty
-    while (left := sandbox_processes(tag)) and time.monotonic() < deadline:
+    while (left := processes_with(tag.encode())) and time.monotonic() < deadline:
         time.sleep(0.2)
-    return left
+    return sorted(map(int, left))
 
 
 @pytest.fixture(scope="module", params=["warm", "cold"])
@@ -571,7 +548,7 @@ def batch(request, pristine, tmp_path_factory, listener, private_tmp) -> Batch:
             again = run_autograder(course, "grade", ASSIGNMENT, *limits, *[f"--student={s}" for s in unlucky])
             stdout += again.stdout
     # a cold sandbox names its run folder (in TMPDIR) on its command line; a warm kernel is its zygote's fork
-    tag = "autograder-zygote.py" if mode == "warm" else str(private_tmp)
+    tag = WARM_SANDBOX_MARK.decode() if mode == "warm" else str(private_tmp)
     return Batch(mode, course, stdout, result.stderr, result.returncode, time.monotonic() - started, disk.drop,
                  lingering(tag), listener, values)
 
@@ -672,7 +649,7 @@ def test_no_file_of_the_course_or_host_is_reachable(batch):
     assert "/" + batch.launcher in files, "the walk did not run"
     assert set(probe["etc"][len("dir: "):].split()) <= {"alternatives", "fonts", "ld.so.cache", "localtime", "ssl"}
     outside = [f for f in files if not f.startswith(("/etc/ld.so.cache", "/etc/localtime", "/tmp/", "/submission/",
-                                                    "/" + batch.launcher))]
+                                                    f"/{INSIDE_FOLDER}/"))]
     assert outside == []
     assert len(files) < 1000
     assert not [f for f in files if f.endswith((".db", ".ipynb"))]
@@ -698,7 +675,7 @@ def test_subprocesses_see_only_the_sandbox(batch):
     probe = batch.probe()
     returncode, entries = probe["ls /"]
     assert returncode == 0
-    sandbox = {batch.launcher, "bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "submission", "tmp",
+    sandbox = {INSIDE_FOLDER, "bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "submission", "tmp",
                "usr", "assignment-data"}
     if batch.mode == "warm":  # empty mount points: what the kernel unmounted, or moved to /tmp, before student code
         sandbox |= {"run", "sys", ".kernel-tmp"}

@@ -1,0 +1,46 @@
+"""The sandbox a submission's kernel runs in, behind one small interface
+(kernels.KernelSource): bwrap_args.py finds bubblewrap and builds its command lines, host.py holds
+what the host lends each sandbox (uid lease, cgroup, tmpfs), cold.py and
+warm.py are the two ways of starting a sandboxed kernel, and inside/ holds the
+stdlib-only programs that run first inside it.
+
+`kernel_source` is the one place that decides how kernels run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .bwrap_args import SandboxUnavailable, bubblewrap
+from .cold import ColdKernels
+from .kernels import Kernel, KernelSource, KernelStartFailed, PlainKernels
+from .limits import Limits
+from .warm import WarmKernels
+
+__all__ = ["Kernel", "KernelSource", "KernelStartFailed", "Limits", "SandboxSettings", "SandboxUnavailable",
+           "bubblewrap", "kernel_source"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    enabled: bool = True  # False: --no-sandbox, kernels with the grader's rights
+    warm: bool = True  # fork kernels from a warm sandbox (False: --cold)
+    limits: Limits = field(default_factory=Limits)
+
+
+def kernel_source(settings: SandboxSettings, data_dir: Path | None) -> KernelSource:
+    """Where a grading run's kernels come from: warm if asked and possible, else cold, or plain."""
+    if not settings.enabled:
+        return PlainKernels(data_dir)
+    bwrap = bubblewrap()
+    if settings.warm:
+        try:
+            return WarmKernels(bwrap, settings.limits, data_dir)
+        except (KernelStartFailed, OSError) as error:
+            log.warning("warm kernels are not available here (%s); each submission starts a fresh "
+                        "sandboxed kernel instead", error)
+    return ColdKernels(bwrap, settings.limits, data_dir)

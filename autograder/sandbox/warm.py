@@ -1,5 +1,5 @@
 """Warm sandboxed kernels: one bubblewrap sandbox holds a parent process (the
-zygote, sandbox_zygote.py) that has imported torch, numpy, matplotlib and
+zygote, inside/zygote.py) that has imported torch, numpy, matplotlib and
 ipykernel and never runs student code. Each submission gets a kernel forked
 from it, so a kernel is ready in a fraction of a second instead of paying
 for a new interpreter and `import torch` every time.
@@ -10,14 +10,15 @@ namespaces, and its own empty /tmp and working folder; it is used
 for one submission and killed.
 
 The grader side here leases the uid and the cgroup, writes the connection
-file, asks the zygote for a fork, and hands nbclient a kernel manager that
-attaches to that kernel instead of starting one.
+file, asks the zygote for a fork, and hands the execute stage a Kernel whose
+manager attaches to that kernel instead of starting one (warm_kernel.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -30,25 +31,26 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from queue import Empty
 
-from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.connect import write_connection_file
-from traitlets import Type
 
-from .cold import DATA_MOUNT, WORKDIR, Limits, bwrap_base, read_only_roots
+from . import bwrap_args
+from .bwrap_args import DATA_MOUNT, WORKDIR, bwrap_base, data_mount, inside_mount
 from .host import CGROUP_ROOT, Cgroup, UidLease, kill_user
+from .inside.common import INSIDE_MOUNT, STAGING
+from .kernels import Kernel, KernelStartFailed
+from .limits import Limits
+from .warm_kernel import WarmKernelManager, host_pid
 
-ZYGOTE_MOUNT = "/autograder-zygote.py"
-STAGING = "/.kernel-tmp"  # where each kernel's /tmp is put together (sandbox_zygote.fresh_tmp)
+log = logging.getLogger(__name__)
 # What every notebook of the course imports: loaded once, in the parent.
 PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "ipykernel.kernelapp")
-# The zygote's rights, dropped by each child before student code runs (see sandbox_zygote.py).
+# The zygote's rights, dropped by each child before student code runs (see inside/zygote.py).
 CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE")
 START_SECONDS = 120
 
 
-class WarmStartFailed(RuntimeError):
+class WarmStartFailed(KernelStartFailed):
     pass
 
 
@@ -57,89 +59,6 @@ def _pool_parent() -> str:
         if os.access(parent, os.W_OK):
             return parent
     raise WarmStartFailed("no folder outside /tmp to hold the kernels' sockets: /run and /var/tmp are not writable")
-
-
-def _host_pid(inner_pid: int, namespace: str) -> int | None:
-    """The host's pid of the process that is `inner_pid` in the pid namespace `namespace`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if os.readlink(entry / "ns" / "pid") != namespace:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("NSpid:") and int(line.split()[-1]) == inner_pid:
-                    return int(entry.name)
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-class QuickStartClient(AsyncKernelClient):
-    """jupyter_client's wait_for_ready, less its last step: waiting for 0.2 s of silence
-    on IOPub, a fifth of a warm kernel's start. Nothing is lost: nbclient ignores
-    messages that answer no request of its own."""
-
-    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
-        deadline = time.monotonic() + (timeout or 60)
-        while True:
-            self.kernel_info()
-            try:
-                reply = await self.shell_channel.get_msg(timeout=1)
-            except Empty:
-                reply = None
-            if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                try:
-                    await self.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected too
-                except Empty:
-                    pass
-                else:
-                    self._handle_kernel_info_reply(reply)
-                    return
-            if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-
-    wait_for_ready = _async_wait_for_ready
-
-
-class WarmKernelManager(AsyncKernelManager):
-    """Attaches to a kernel forked by the zygote: nbclient sees a kernel already started."""
-
-    client_factory = Type(QuickStartClient, klass=AsyncKernelClient)
-    host_pid: int = 0
-
-    @property
-    def has_kernel(self) -> bool:
-        return self.host_pid > 0
-
-    async def _async_is_alive(self) -> bool:
-        return _alive(self.host_pid)
-
-    async def _async_interrupt_kernel(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.host_pid, signal.SIGINT)
-
-    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.host_pid, signal.SIGKILL)
-        self.host_pid = 0
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        pass  # the run folder and everything else go with release_sandbox()
-
-    # jupyter_client calls both spellings
-    is_alive = _async_is_alive
-    interrupt_kernel = _async_interrupt_kernel
-    shutdown_kernel = _async_shutdown_kernel
-    cleanup_resources = _async_cleanup_resources
 
 
 class WarmSandbox:
@@ -158,11 +77,11 @@ class WarmSandbox:
         self._every_request = {
             "cgroup_mount": str(CGROUP_ROOT) if self.use_cgroups else None,
             # a Python under /tmp must stay visible under the kernel's own /tmp
-            "keep_in_tmp": [r for r in read_only_roots() if r.startswith("/tmp/")],
+            "keep_in_tmp": [r for r in bwrap_args.read_only_roots() if r.startswith("/tmp/")],
         }
         self._lock = threading.Lock()
         self._spare_lock = threading.Lock()
-        self._spare: WarmKernelManager | None = None
+        self._spare: Kernel | None = None
         self._spare_thread: threading.Thread | None = None
         self._closed = False
         self._log = open(self.root / "zygote.log", "w+")  # noqa: SIM115 - lives as long as the zygote
@@ -173,18 +92,15 @@ class WarmSandbox:
         self.namespace = ready["pid_namespace"]
 
     def _command(self, bwrap: str, data_dir: Path | None, preload: tuple[str, ...]) -> list[str]:
-        zygote = str(Path(__file__).parent / "inside" / "zygote.py")
         caps = [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
         cgroup = ["--bind", str(CGROUP_ROOT), str(CGROUP_ROOT)] if self.use_cgroups else []
-        data = ["--ro-bind", str(data_dir), DATA_MOUNT] if data_dir else []
         return [
             *bwrap_base(bwrap, self.limits, str(self.root), unshare_cgroup=False),
-            *cgroup, *data, *caps,
-            "--ro-bind", zygote, ZYGOTE_MOUNT,
+            *cgroup, *data_mount(data_dir), *caps, *inside_mount(),
             "--perms", "0755", "--dir", WORKDIR, "--chdir", WORKDIR,  # never the grader's folder, nor its name
             "--perms", "0755", "--dir", STAGING,
             "--",
-            sys.executable, "-I", ZYGOTE_MOUNT, json.dumps(asdict(self.limits)), DATA_MOUNT, WORKDIR, *preload,
+            sys.executable, "-I", f"{INSIDE_MOUNT}/zygote.py", json.dumps(asdict(self.limits)), DATA_MOUNT, WORKDIR, *preload,
         ]
 
     def _read(self, timeout: float) -> dict:
@@ -205,8 +121,8 @@ class WarmSandbox:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def kernel(self) -> WarmKernelManager:
-        """A new kernel for one submission; call its release_sandbox() when done with it.
+    def kernel(self) -> Kernel:
+        """A new kernel for one submission; call its release() when done with it.
 
         One kernel is kept forked ahead, started while the previous submission
         runs; it has run nothing but ipykernel's start, and serves one submission."""
@@ -220,16 +136,16 @@ class WarmSandbox:
 
     def _fork_spare(self) -> None:
         try:
-            km = self._fork()
-        except (WarmStartFailed, OSError, RuntimeError):
+            kernel = self._fork()
+        except (OSError, RuntimeError):
             return  # the next kernel() forks its own, and reports what goes wrong
         with self._spare_lock:
             if self._spare is None and not self._closed:
-                self._spare = km
+                self._spare = kernel
                 return
-        km.release_sandbox()
+        kernel.release()
 
-    def _fork(self) -> WarmKernelManager:
+    def _fork(self) -> Kernel:
         lease = UidLease()
         cgroup = Cgroup(self.limits.memory_bytes, self.limits.processes) if self.use_cgroups else None
         run_dir = self.root / f"kernel-{uuid.uuid4().hex[:12]}"
@@ -238,7 +154,6 @@ class WarmSandbox:
         write_connection_file(connection, transport="ipc", ip=f"{run_dir}/kernel")
         km = WarmKernelManager(transport="ipc")
         km.load_connection_file(connection)
-        km.run_dir, km.cgroup = str(run_dir), cgroup
 
         def release_sandbox() -> None:
             kill_user(lease.uid)
@@ -247,7 +162,6 @@ class WarmSandbox:
             lease.release()
             shutil.rmtree(run_dir, ignore_errors=True)
 
-        km.release_sandbox = release_sandbox
         request = {**self._every_request, "uid": lease.uid, "run_dir": str(run_dir),
                    "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])]}
         try:
@@ -261,12 +175,12 @@ class WarmSandbox:
         except BaseException:
             release_sandbox()
             raise
-        return km
+        return Kernel(km, release_sandbox, cgroup)
 
     def _find(self, inner: int) -> int:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            pid = _host_pid(inner, self.namespace)
+            pid = host_pid(inner, self.namespace)
             if pid is not None:
                 return pid
             time.sleep(0.01)
@@ -279,7 +193,7 @@ class WarmSandbox:
         if thread is not None:
             thread.join(30)
         if spare is not None:
-            spare.release_sandbox()
+            spare.release()
         with contextlib.suppress(OSError, ValueError):
             self.process.stdin.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -294,3 +208,28 @@ class WarmSandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class WarmKernels:
+    """Kernels forked from a warm sandbox, which is started again if its zygote
+    dies (killed by the host's OOM killer, say)."""
+
+    note = "kernels: forked from a warm sandbox (torch already imported)"
+
+    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None) -> None:
+        self._args = (bwrap, limits, data_dir)
+        self._restart = threading.Lock()
+        self.sandbox = WarmSandbox(*self._args)
+
+    def start(self) -> Kernel:
+        with self._restart:
+            if not self.sandbox.alive:
+                log.warning("the warm sandbox had stopped; starting it again")
+                self.sandbox.close()
+                self.sandbox = WarmSandbox(*self._args)
+            sandbox = self.sandbox
+        return sandbox.kernel()
+
+    def close(self) -> None:
+        with self._restart:
+            self.sandbox.close()

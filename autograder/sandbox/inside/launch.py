@@ -3,24 +3,20 @@ assignment's data files into the working folder, set the resource limits,
 drop to an unprivileged user, then exec the Jupyter kernel.
 
 Runs with `python -I -S` before any student code: standard library only, and
-it imports nothing from the working folder.
+it imports nothing from the working folder, only common.py beside it (a
+read-only mount).
 
     launch.py UID LIMITS_JSON DATA_DIR -- KERNEL_COMMAND...
 """
 
 import json
 import os
-import resource
 import shutil
 import sys
 
-LIMITS = {
-    "memory_bytes": resource.RLIMIT_AS,
-    "cpu_seconds": resource.RLIMIT_CPU,
-    "processes": resource.RLIMIT_NPROC,
-    "file_bytes": resource.RLIMIT_FSIZE,
-    "open_files": resource.RLIMIT_NOFILE,
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves this folder out
+
+from common import become
 
 
 def main(argv):
@@ -34,15 +30,7 @@ def main(argv):
             os.chown(os.path.join(root, name), uid, uid)
     os.chown(workdir, uid, uid)
 
-    for name, which in LIMITS.items():
-        if limits.get(name):
-            resource.setrlimit(which, (limits[name], limits[name]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Giving up root also clears every capability: from here on the kernel is
-    # an ordinary user, and RLIMIT_NPROC counts only this sandbox's processes.
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+    become(uid, limits)
     os.execv(command[0], command)
 
 

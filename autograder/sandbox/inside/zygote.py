@@ -1,6 +1,6 @@
 """The warm parent inside the sandbox: it imports the heavy modules once,
 then forks one kernel per submission. Run by bubblewrap as root with a few
-capabilities (sandbox_pool.py); it never runs student code itself.
+capabilities (autograder/sandbox/warm.py); it never runs student code itself.
 
 Each forked child, before any student code:
   1. joins the cgroup the grader made for it (memory and process caps);
@@ -23,25 +23,18 @@ import ctypes
 import gc
 import json
 import os
-import resource
 import shutil
 import signal
 import sys
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves this folder out
+
+from common import STAGING, become
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x1, 0x20, 0x1000, 0x2000, 0x4000, 0x40000
-STAGING = "/.kernel-tmp"  # an empty folder where each kernel's /tmp is put together
 MNT_DETACH = 2
-# The same limits as sandbox_launch.py sets for a cold kernel: both run alone inside
-# the sandbox, as scripts, so neither can import the other.
-LIMITS = {
-    "memory_bytes": resource.RLIMIT_AS,
-    "cpu_seconds": resource.RLIMIT_CPU,
-    "processes": resource.RLIMIT_NPROC,
-    "file_bytes": resource.RLIMIT_FSIZE,
-    "open_files": resource.RLIMIT_NOFILE,
-}
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -101,15 +94,8 @@ def chown_tree(root: str, uid: int) -> None:
             os.lchown(os.path.join(folder, name), uid, uid)
 
 
-def become(uid: int, limits: dict) -> None:
-    for name, which in LIMITS.items():
-        if limits.get(name):
-            resource.setrlimit(which, (limits[name], limits[name]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Giving up root clears every capability of every thread (glibc applies setuid to all).
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+def become_checked(uid: int, limits: dict) -> None:
+    become(uid, limits)
     if os.getuid() != uid or _capabilities("CapEff:") or _capabilities("CapInh:"):
         raise RuntimeError("could not give up root")
 
@@ -149,7 +135,7 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     for made in (os.environ.get("IPYTHONDIR"), os.environ.get("MPLCONFIGDIR")):  # made while starting
         if made and os.path.isdir(made):
             chown_tree(made, uid)
-    become(uid, limits)
+    become_checked(uid, limits)
     app.start()
 
 

@@ -1,0 +1,121 @@
+"""The one interface between the execute stage and the ways of starting a
+kernel: a source of kernels (`KernelSource`: plain, cold or warm) hands out
+one started `Kernel` per submission, and the kernel gives back what it held
+when released.
+
+The execute stage knows nothing else about sandboxes; the backends live in
+cold.py and warm.py, and `autograder.sandbox.kernel_source` picks one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from jupyter_client import AsyncKernelClient, AsyncKernelManager
+from jupyter_core.utils import run_sync
+
+from .host import Cgroup
+
+log = logging.getLogger(__name__)
+
+# What nbclient gives a kernel it starts itself: no IPython history file.
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+STARTUP_SECONDS = 60  # nbclient's own startup_timeout
+
+
+class KernelStartFailed(RuntimeError):
+    """No kernel could be started, so no student code ran: grade this submission again."""
+
+
+class Kernel:
+    """One submission's kernel: started, connected from the thread that runs the notebook,
+    and released (killed, with everything its sandbox held) once."""
+
+    def __init__(self, manager: AsyncKernelManager, release: Callable[[], None] = lambda: None,
+                 cgroup: Cgroup | None = None) -> None:
+        self.manager = manager
+        self.client: AsyncKernelClient | None = None
+        self.cgroup = cgroup
+        self._release = release
+
+    def connect(self, timeout: float = STARTUP_SECONDS) -> AsyncKernelClient:
+        """A client, ready: call it from the thread (event loop) that will use it."""
+        client = self.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=timeout)
+        except RuntimeError as error:
+            client.stop_channels()
+            raise KernelStartFailed(f"the kernel did not answer ({error})") from error
+        client.allow_stdin = False
+        self.client = client
+        return client
+
+    def out_of_memory(self) -> bool:
+        return self.cgroup is not None and self.cgroup.out_of_memory()
+
+    def release(self) -> None:
+        # The kernel may already be gone (it exited, crashed, or hit a limit): nothing else to do then.
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.stop_channels()
+        with contextlib.suppress(Exception):
+            if self.manager.has_kernel:
+                run_sync(self.manager.shutdown_kernel)(now=True)
+        with contextlib.suppress(Exception):
+            run_sync(self.manager.cleanup_resources)()
+        self._release()
+
+
+class KernelSource(Protocol):
+    """Where a runner gets its kernels: one per submission, from any thread."""
+
+    note: str  # how kernels run, for the first line of `autograder grade`
+
+    def start(self) -> Kernel: ...
+
+    def close(self) -> None: ...
+
+
+def start_manager(manager: AsyncKernelManager, release: Callable[[], None], **start_options) -> None:
+    """Start the kernel process; on failure give back what was held and say why."""
+    try:
+        run_sync(manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, **start_options)
+    except Exception as error:
+        with contextlib.suppress(Exception):
+            run_sync(manager.cleanup_resources)()
+        release()
+        raise KernelStartFailed(str(error) or type(error).__name__) from error
+
+
+class PlainKernels:
+    """--no-sandbox: an ordinary kernel with the grader's rights, in a scratch folder
+    holding a copy of the assignment's data files."""
+
+    note = "kernels: plain, with your rights (--no-sandbox)"
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.data_dir = data_dir
+
+    def start(self) -> Kernel:
+        workdir = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        if self.data_dir:
+            shutil.copytree(self.data_dir, workdir, dirs_exist_ok=True)
+
+        def release() -> None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+        manager = AsyncKernelManager(kernel_name="python3")
+        start_manager(manager, release, cwd=str(workdir))
+        return Kernel(manager, release)
+
+    def close(self) -> None:
+        pass
