@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 # command. No schema the commands validate uses the "iri" formats it checks.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+from tqdm import tqdm
+
 from . import collect
 from .course import badges
 from .course import release as selfcheck
@@ -20,10 +23,11 @@ from .course.lessons import execute, stderr_outputs
 from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
 from .nbgrader_cli import NbgraderFailed, nbgrader
+from .outcome import SubmissionOutcome
 from .output import export
 from .pipeline import grade
-from .pipeline.execute import ExecuteOptions
-from .sandbox import cold as sandbox
+from .pipeline.execute import Timeouts
+from .sandbox import Limits, SandboxSettings, SandboxUnavailable, bubblewrap
 
 
 def _slugs(names: list[str]) -> list[str]:
@@ -49,7 +53,7 @@ def cmd_badges(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_line(cells: list[selfcheck.CellScore]) -> tuple[float, float]:
+def _score_line(cells: list[selfcheck.GradedCell]) -> tuple[float, float]:
     auto = [c for c in cells if c.autograded]
     return sum(c.score or 0 for c in auto), sum(c.max_score for c in auto)
 
@@ -115,30 +119,67 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     course = _course(args)
-    limits = sandbox.Limits(memory_bytes=args.memory << 20)
-    options = ExecuteOptions(cell_timeout=args.timeout, total_timeout=args.total_timeout,
-                             sandbox=not args.no_sandbox, limits=limits)
-    if options.sandbox and not args.dask:
-        options.bwrap = sandbox.bubblewrap()
-    elif not options.sandbox:
+    settings = SandboxSettings(enabled=not args.no_sandbox, warm=not args.cold,
+                               limits=Limits(memory_bytes=args.memory << 20))
+    if settings.enabled and not args.dask:
+        bubblewrap()  # before anything is read: say now if there is no sandbox here
+    elif not settings.enabled:
         print("autograder: --no-sandbox: student code runs with your rights, and can read and change "
               "anything you can (the gradebook included)", file=sys.stderr)
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    progress = grade.Progress()
-    choice = grade.GradeOptions(args.student, options, workers=args.workers, warm=not args.cold, dask=args.dask)
+    progress = Progress()
+    choice = grade.GradeOptions(args.student, Timeouts(args.timeout, args.total_timeout), settings,
+                                workers=args.workers, dask=args.dask)
     try:
-        outcomes = grade.grade_assignment(course, args.assignment, choice, on_done=progress,
+        outcomes = grade.grade_assignment(course, args.assignment, choice, on_done=progress.done,
                                           on_start=progress.start)
     except KeyboardInterrupt:
-        print(f"\nautograder: interrupted. {progress.done} students were graded and recorded, each in one "
+        progress.close()
+        print(f"\nautograder: interrupted. {progress.recorded} students were graded and recorded, each in one "
               "transaction; nobody else's grades were touched. Run the same command again to grade "
               "everyone (grading again gives the same grades).", file=sys.stderr)
         return 130
-    print(grade.table(outcomes))
+    progress.close()
+    print(table(outcomes))
     print(f"graded notebooks and reports: {course.path('autograded', '*', args.assignment)}; "
           f"grades: {course.db_url}")
     return 0
+
+
+class Progress:
+    """A progress bar on stderr (tqdm): graded, failed and flagged so far, and the time left."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.recorded = self.failed = self.flagged = 0
+
+    def start(self, how: str, total: int) -> None:
+        print(f"grading {total} submissions ({how})", file=sys.stderr, flush=True)
+        self.bar = tqdm(total=total, unit="hand-in", file=sys.stderr, dynamic_ncols=True,
+                        bar_format="[{bar:24}] {n_fmt}/{total_fmt} graded{postfix}, {remaining} left")
+        self.bar.set_postfix_str("0 failed, 0 flagged", refresh=False)
+
+    def done(self, outcome: SubmissionOutcome) -> None:
+        self.recorded += 1
+        self.failed += bool(outcome.failures)
+        self.flagged += bool(outcome.flags)
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.failed} failed, {self.flagged} flagged", refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def table(outcomes: list[SubmissionOutcome]) -> str:
+    rows = [("student", "score", "max", "repairs", "flags", "failures")]
+    for o in outcomes:
+        rows.append((o.student, f"{o.score:g}", f"{o.max_score:g}", str(len(o.repairs)), str(len(o.flags)),
+                     "; ".join(o.failures) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows)
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -236,11 +277,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_stderr() -> None:
+    """The grader's own warnings, one line each; other libraries' logging is left as they set it."""
+    logger = logging.getLogger("autograder")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("autograder: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Diagnostics from deep inside (a warm sandbox restarted, a hand-in the grader could not
+    # grade) go to stderr through logging; what a person reads is printed here.
+    _log_to_stderr()
     try:
         return args.run(args)
-    except (KeyError, ValueError, NbgraderFailed, sandbox.SandboxUnavailable,
-            collect.CollectError) as error:
+    except (KeyError, ValueError, NbgraderFailed, SandboxUnavailable, collect.CollectError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2

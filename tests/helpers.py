@@ -9,15 +9,19 @@ command (sandboxed kernels)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
+from autograder.cells import grade_id
 from autograder.course.topics import REPO_ROOT, TOPICS
 from autograder.nbgrader_cli import nbgrader
 
@@ -58,6 +62,7 @@ TESTS = {
     ),
 }
 POINTS = {"test_double": 2, "test_derivative": 3, "why": 1}
+FULL = {test: float(POINTS[test]) for test in TESTS}  # what a correct hand-in scores on each test
 
 
 def _meta(grade_id: str, *, grade=False, solution=False, locked=False) -> dict:
@@ -107,7 +112,7 @@ def hand_in_notebook(course: Path, answers: dict[str, str] | None = None) -> nbf
     nb = release_notebook(course)
     chosen = {**CORRECT, **(answers or {})}
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in chosen:
             cell.source = chosen[gid]
         elif gid == "why":
@@ -134,17 +139,74 @@ def run_autograder(course: Path, *args: str, timeout: int = 900) -> subprocess.C
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+# --------------------------------------------------------------------------- reading what grading left
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    auto_score: float | None
+    manual_score: float | None
+    score: float  # nbgrader's: a person's score wins over the tests'
+    needs_manual_grade: bool
+
+
+def sqlite_url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def gradebook_grades(db_url: str, assignment: str = ASSIGNMENT) -> dict[str, dict[str, GradeRow]]:
+    """student -> grade cell -> what nbgrader's gradebook holds, for every submission."""
+    with Gradebook(db_url) as gb:
+        return {s.student.id: {g.name: GradeRow(g.auto_score, g.manual_score, g.score, g.needs_manual_grade)
+                               for nb in s.notebooks for g in nb.grades}
+                for s in gb.find_assignment(assignment).submissions}
+
+
 def grades(course: Path, student: str) -> dict[str, tuple[float | None, bool]]:
     """grade_id -> (auto_score, needs_manual_grade) from nbgrader's gradebook."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        submission = gb.find_submission(ASSIGNMENT, student)
-        return {g.name: (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks for g in nb.grades}
+    rows = gradebook_grades(sqlite_url(course))[student]
+    return {gid: (row.auto_score, row.needs_manual_grade) for gid, row in rows.items()}
 
 
 def comments(course: Path, student: str) -> dict[str, str | None]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(sqlite_url(course)) as gb:
         submission = gb.find_submission(ASSIGNMENT, student)
         return {c.name: c.auto_comment for nb in submission.notebooks for c in nb.comments}
+
+
+def grader_report(course: Path, student: str) -> dict:
+    """What the grader wrote about one student's hand-in (autograder.json)."""
+    return json.loads((course / "autograded" / student / ASSIGNMENT / "autograder.json").read_text())
+
+
+def graded_notebook(course: Path, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def printed(nb: nbformat.NotebookNode, tag: str) -> list[str]:
+    """The rest of every line printed to stdout that starts with `tag `."""
+    return [line[len(tag) + 1:] for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" and out.get("name") == "stdout"
+            for line in out.get("text", "").splitlines() if line.startswith(tag + " ")]
+
+
+# --------------------------------------------------------------------------- processes on this machine
+
+# Command-line marks of the grader's sandboxes (bwrap's own command line holds them).
+WARM_SANDBOX_MARK = b"/autograder-inside/zygote.py"
+COLD_SANDBOX_MARK = b"/autograder-inside/launch.py"
+
+
+def processes_with(mark: bytes) -> set[str]:
+    """Pids whose command line holds `mark` (tests look only for marks of what they started)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if mark in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
 
 
 # --------------------------------------------------------------------------- the repository's notebooks

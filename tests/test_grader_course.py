@@ -12,9 +12,9 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import ALL_SLUGS, read
-from helpers import run_autograder
+from helpers import ALL_SLUGS, read, run_autograder
 
+from autograder.cells import grade_id, is_answer
 from autograder.nbgrader_cli import nbgrader
 
 pytestmark = pytest.mark.slow
@@ -24,12 +24,11 @@ MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 def solved_hand_in(slug: str) -> nbformat.NotebookNode:
     """The release with every answer cell holding the solution, markers removed, as a student writes it."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: MARKER.sub("", c.source)
-               for c in read(f"source/{slug}/{slug}.ipynb").cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {grade_id(c): MARKER.sub("", c.source)
+               for c in read(f"source/{slug}/{slug}.ipynb").cells if is_answer(c)}
     nb = read(f"release/{slug}/{slug}.ipynb")
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in answers:
             cell.source = answers[gid]
     return nb

@@ -25,17 +25,18 @@ The whole class is graded in one `autograder grade` run, in the real sandbox.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 from helpers import (
     ASSIGNMENT,
     CORRECT,
+    FULL,
     WRONG,
     comments,
+    graded_notebook,
+    grader_report,
     grades,
     hand_in_notebook,
     make_course,
@@ -44,10 +45,11 @@ from helpers import (
 )
 from nbformat.v4 import new_code_cell
 
+from autograder.cells import index_of
+
 pytestmark = pytest.mark.slow
 
 TESTS = ("test_double", "test_derivative")  # in this order in the notebook; "why" is graded by a person
-FULL = {"test_double": 2.0, "test_derivative": 3.0}
 NOOP = "def _noop(*args, **kwargs):\n    return None\n"
 
 
@@ -243,13 +245,9 @@ EXTRA_CELLS = (
 )
 
 
-def _index(nb, grade_id: str) -> int:
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def honest_with_extras(course: Path):
     nb = hand_in_notebook(course, {"derivative": NOISY_DERIVATIVE})
-    after = _index(nb, "test_double") + 1
+    after = index_of(nb.cells, "test_double") + 1
     nb.cells[after:after] = [new_code_cell(source) for source in EXTRA_CELLS]
     return nb
 
@@ -267,12 +265,10 @@ class Graded:
         return comments(self.root, student)
 
     def flags(self, student: str) -> list[str]:
-        report = self.root / "autograded" / student / ASSIGNMENT / "autograder.json"
-        return json.loads(report.read_text())["flags"]
+        return grader_report(self.root, student)["flags"]
 
     def failures(self, student: str) -> list[str]:
-        report = self.root / "autograded" / student / ASSIGNMENT / "autograder.json"
-        return json.loads(report.read_text())["failures"]
+        return grader_report(self.root, student)["failures"]
 
 
 @pytest.fixture(scope="module")
@@ -356,13 +352,12 @@ def test_an_honest_hand_in_gets_full_marks_and_no_flag(graded, student):
 
 def test_the_honest_extras_really_ran(graded):
     """The magics, the shell command and the plot ran in the sandbox: full marks were not for nothing."""
-    nb = nbformat.read(graded.root / "autograded" / "honest_extras" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                       as_version=4)
+    nb = graded_notebook(graded.root, "honest_extras")
     outputs = {cell.source: cell.outputs for cell in nb.cells if cell.cell_type == "code"}
     assert "per loop" in outputs[EXTRA_CELLS[0]][0]["text"]
     assert "pip" in outputs[EXTRA_CELLS[1]][0]["text"]
     assert any("image/png" in o.get("data", {}) for o in outputs[EXTRA_CELLS[2]])
-    test = nb.cells[_index(nb, "test_derivative")]
+    test = nb.cells[index_of(nb.cells, "test_derivative")]
     # The print in the answer stayed; the UserWarning it caused on stderr ("The .grad attribute of a Tensor
     # that is not a leaf Tensor is being accessed") was dropped by nbgrader_config.py's IgnorePattern.
     assert any("grad of y (non-leaf): None" in o.get("text", "") for o in test.outputs)

@@ -31,44 +31,41 @@ import nbformat
 import pytest
 from helpers import (
     ASSIGNMENT,
+    FULL,
     WRONG,
+    comments,
+    gradebook_grades,
+    grader_report,
     hand_in_notebook,
     make_course,
     run_autograder,
+    sqlite_url,
     submit,
 )
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
-from autograder import demo, grade, record
+from autograder.cells import grade_id, index_of
+from autograder.course import forgeries
 from autograder.coursedir import open_course
-from autograder.record import NotebookOutcome, SubmissionOutcome
-from autograder.score import CellScore
+from autograder.outcome import CellScore, NotebookOutcome, SubmissionOutcome
+from autograder.pipeline import grade, record
 
 pytestmark = pytest.mark.slow
 
 AUTO_CELLS = ("test_double", "test_derivative")  # the autograded cells; "why" is written, for a person
-FULL = {"test_double": 2.0, "test_derivative": 3.0}
 VENV_BIN = Path(sys.executable).parent
 
 
 # --------------------------------------------------------------------------- hand-ins
 
 
-def _gid(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _index(nb, grade_id: str) -> int:
-    return next(i for i, cell in enumerate(nb.cells) if _gid(cell) == grade_id)
-
-
 def colab(nb: nbformat.NotebookNode, strip: tuple[str, ...] = ("derivative", "test_derivative", "setup")) -> str:
-    """As Colab saves it (see autograder.demo.colab), here losing the metadata of `strip`."""
-    return demo.colab(nb, strip, name="tiny.ipynb")
+    """As Colab saves it (see autograder.course.forgeries.colab), here losing the metadata of `strip`."""
+    return forgeries.colab(nb, strip, name="tiny.ipynb")
 
 
-kaggle = demo.kaggle
+kaggle = forgeries.kaggle
 
 
 def vscode(nb: nbformat.NotebookNode) -> str:
@@ -84,14 +81,14 @@ def vscode(nb: nbformat.NotebookNode) -> str:
 
 def without_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
-    nb.cells = [cell for cell in nb.cells if _gid(cell) not in AUTO_CELLS]
+    nb.cells = [cell for cell in nb.cells if grade_id(cell) not in AUTO_CELLS]
     return nb
 
 
 def moved_before_answer(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
-    test = nb.cells.pop(_index(nb, "test_double"))
-    nb.cells.insert(_index(nb, "double"), test)
+    test = nb.cells.pop(index_of(nb.cells, "test_double"))
+    nb.cells.insert(index_of(nb.cells, "double"), test)
     return nb
 
 
@@ -109,20 +106,17 @@ def unrelated() -> nbformat.NotebookNode:
 
 def gradebook(root: Path, student: str) -> dict[str, tuple]:
     """grade_id -> (auto_score, manual_score, needs_manual_grade); answer cell -> its auto comment."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        submission = gb.find_submission(ASSIGNMENT, student)
-        rows: dict[str, tuple] = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
-                                  for nb in submission.notebooks for g in nb.grades}
-        rows.update({f"comment:{c.name}": (c.auto_comment,) for nb in submission.notebooks for c in nb.comments})
-        return rows
+    rows: dict[str, tuple] = {gid: (row.auto_score, row.manual_score, row.needs_manual_grade)
+                              for gid, row in gradebook_grades(sqlite_url(root))[student].items()}
+    rows.update({f"comment:{name}": (text,) for name, text in comments(root, student).items()})
+    return rows
 
 
-def report(root: Path, student: str) -> dict:
-    return json.loads((root / "autograded" / student / ASSIGNMENT / "autograder.json").read_text())
+report = grader_report
 
 
 def set_manual_score(root: Path, student: str, grade_id: str, score: float) -> None:
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(sqlite_url(root)) as gb:
         cell = gb.find_grade(grade_id, ASSIGNMENT, ASSIGNMENT, student)
         cell.manual_score = score
         gb.db.commit()
@@ -332,7 +326,7 @@ def test_a_students_grades_are_written_all_at_once_or_not_at_all(bare_course, mo
     submit(root, student, hand_in_notebook(root, WRONG))
     grade.record(course, _outcome(student, 0.0, 0.0))
     before = {s: gradebook(root, s) for s in (student, "bob")}
-    real = record._record_notebook
+    real = record.record_notebook
 
     def crash_midway(gb, submission, nb_outcome):
         if crash_after == "every grade":
@@ -342,7 +336,7 @@ def test_a_students_grades_are_written_all_at_once_or_not_at_all(bare_course, mo
         gb.db.flush()  # the change is in the database's transaction
         raise OSError("disk full")
 
-    monkeypatch.setattr(record, "_record_notebook", crash_midway)
+    monkeypatch.setattr(record, "record_notebook", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         grade.record(course, _outcome(student, 2.0, 3.0))
     assert {s: gradebook(root, s) for s in (student, "bob")} == before

@@ -8,6 +8,7 @@ PostgreSQL server and a Dask scheduler with two workers on loopback."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import shutil
@@ -17,23 +18,32 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from helpers import (
     ASSIGNMENT,
     CORRECT,
+    WARM_SANDBOX_MARK,
     WRONG,
     copy_course,
+    gradebook_grades,
+    graded_notebook,
+    grader_report,
     hand_in_notebook,
     make_course,
+    printed,
+    processes_with,
     release_notebook,
     run_autograder,
+    sqlite_url,
     submit,
 )
-from nbgrader.api import Gradebook
 from services import dask_cluster, postgres_server
 
 from autograder.nbgrader_cli import nbgrader
+from autograder.pipeline.execute import Timeouts, execute_notebook
+from autograder.pipeline.runners import warm_sandboxes_on_this_worker
+from autograder.sandbox import Limits, bubblewrap, bwrap_args
+from autograder.sandbox.warm import WarmKernels
 
 pytestmark = pytest.mark.slow
 
@@ -87,25 +97,14 @@ print("UID", os.getuid())
 CRASH = "import os\nos._exit(3)\n"
 
 
-def printed(nb: nbformat.NotebookNode, tag: str) -> list[str]:
-    return [line[len(tag) + 1:] for cell in nb.cells for out in cell.get("outputs", [])
-            if out.get("output_type") == "stream" for line in out.get("text", "").splitlines()
-            if line.startswith(tag + " ")]
-
-
-def graded(course: Path, student: str) -> nbformat.NotebookNode:
-    return nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-
-
 def gradebook_scores(db_url: str) -> dict[str, dict[str, float | None]]:
     """student -> grade cell -> auto_score, for every submission in the gradebook."""
-    with Gradebook(db_url) as gb:
-        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.find_assignment(ASSIGNMENT).submissions}
+    return {student: {gid: row.auto_score for gid, row in rows.items()}
+            for student, rows in gradebook_grades(db_url).items()}
 
 
 def failures(course: Path, student: str) -> list[str]:
-    return json.loads((course / "autograded" / student / ASSIGNMENT / "autograder.json").read_text())["failures"]
+    return grader_report(course, student)["failures"]
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +127,6 @@ def hand_in_class(course: Path) -> None:
         submit(course, student, release_notebook(course) if answers is None else hand_in_notebook(course, answers))
 
 
-def _sqlite(course: Path) -> str:
-    return f"sqlite:///{course / 'gradebook.db'}"
-
-
 @pytest.fixture(scope="module")
 def sequential(pristine, tmp_path_factory) -> Path:
     """The reference: one submission at a time, each in a new interpreter, SQLite."""
@@ -143,7 +138,7 @@ def sequential(pristine, tmp_path_factory) -> Path:
 
 
 def test_the_reference_run_grades_the_class_as_expected(sequential):
-    scores = gradebook_scores(_sqlite(sequential))
+    scores = gradebook_scores(sqlite_url(sequential))
     assert scores["a_correct"] == scores["e_correct"] == {"test_double": 2, "test_derivative": 3, "why": None}
     assert scores["b_wrong"] == {"test_double": 0, "test_derivative": 0, "why": None}
     assert scores["f_blank"] == {"test_double": 0, "test_derivative": 0, "why": 0}  # nbgrader: no answer, no points
@@ -158,7 +153,7 @@ def test_parallel_warm_grading_gives_the_same_grades(sequential, pristine, tmp_p
     result = run_autograder(course, "grade", ASSIGNMENT, "--workers", "2", "--timeout", CELL_TIMEOUT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "forked from a warm sandbox" in result.stderr and "2 at a time" in result.stderr
-    assert gradebook_scores(_sqlite(course)) == gradebook_scores(_sqlite(sequential))
+    assert gradebook_scores(sqlite_url(course)) == gradebook_scores(sqlite_url(sequential))
     for student in CLASS:
         assert failures(course, student) == failures(sequential, student), student
 
@@ -179,16 +174,16 @@ def leak_course(pristine, tmp_path_factory) -> Path:
 
 
 def test_the_setter_really_changed_its_kernel(leak_course):
-    (uid,) = printed(graded(leak_course, "a_setter"), "SET")
+    (uid,) = printed(graded_notebook(leak_course, "a_setter"), "SET")
     assert int(uid) >= 61000
 
 
 @pytest.mark.parametrize("reader", ["b_reader", "c_reader"])
 def test_nothing_one_submission_sets_is_seen_by_the_next(leak_course, reader):
-    (line,) = printed(graded(leak_course, reader), "LEAK")
+    (line,) = printed(graded_notebook(leak_course, reader), "LEAK")
     seen = json.loads(line)
     assert len(seen) == 12 and not any(seen.values()), {k: v for k, v in seen.items() if v}
-    assert gradebook_scores(_sqlite(leak_course))[reader] == {"test_double": 2, "test_derivative": 3, "why": None}
+    assert gradebook_scores(sqlite_url(leak_course))[reader] == {"test_double": 2, "test_derivative": 3, "why": None}
 
 
 def test_no_process_of_a_submission_outlives_it(leak_course):
@@ -197,18 +192,7 @@ def test_no_process_of_a_submission_outlives_it(leak_course):
 
 
 def _sleepers_on_host() -> set[str]:
-    return _processes_with(b"leaked-sleeper")
-
-
-def _processes_with(tag: bytes) -> set[str]:
-    found = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if tag in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.add(pid)
-        except OSError:
-            continue
-    return found
+    return processes_with(b"leaked-sleeper")
 
 
 # --------------------------------------------------------------------------- PostgreSQL and Dask
@@ -239,7 +223,7 @@ def test_a_dask_cluster_and_postgresql_give_the_grades_of_one_machine(sequential
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"on the Dask cluster at {cluster}" in result.stderr
     assert not (course / "gradebook.db").exists()
-    assert gradebook_scores(postgres_url) == gradebook_scores(_sqlite(sequential))
+    assert gradebook_scores(postgres_url) == gradebook_scores(sqlite_url(sequential))
     for student in CLASS:
         assert failures(course, student) == failures(sequential, student), student
 
@@ -247,7 +231,7 @@ def test_a_dask_cluster_and_postgresql_give_the_grades_of_one_machine(sequential
     from distributed import Client
 
     with Client(cluster) as client:
-        sandboxes = client.run(lambda: len(__import__("autograder.runners").runners._worker_sandboxes))
+        sandboxes = client.run(warm_sandboxes_on_this_worker)
     assert len(sandboxes) == 2 and sum(sandboxes.values()) >= 1, sandboxes
 
     export = run_autograder(course, "export", ASSIGNMENT, "--output", "-")
@@ -284,7 +268,7 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
     assert grade.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr and "Run the same command again" in stderr
 
-    recorded = gradebook_scores(_sqlite(course))
+    recorded = gradebook_scores(sqlite_url(course))
     assert 1 <= len(recorded) < len(students)
     for student, cells in recorded.items():  # all of a student's grades, or none
         assert cells == {"test_double": 2, "test_derivative": 3, "why": None}, student
@@ -292,7 +276,7 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
 
     again = run_autograder(course, "grade", ASSIGNMENT, "--workers", "2")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert gradebook_scores(_sqlite(course)) == {s: {"test_double": 2, "test_derivative": 3, "why": None}
+    assert gradebook_scores(sqlite_url(course)) == {s: {"test_double": 2, "test_derivative": 3, "why": None}
                                                  for s in students}
 
 
@@ -300,7 +284,7 @@ def _zygotes(wait: float = 10, besides: frozenset = frozenset()) -> set[str]:
     """Warm sandboxes' processes (a zygote and its kernels share its command line), but `besides`."""
     deadline = time.monotonic() + wait  # a pid namespace takes a moment to empty
     while True:
-        found = _processes_with(b"autograder-zygote.py") - besides
+        found = processes_with(WARM_SANDBOX_MARK) - besides
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
@@ -312,18 +296,14 @@ def _zygotes(wait: float = 10, besides: frozenset = frozenset()) -> set[str]:
 def test_a_dead_warm_sandbox_is_started_again():
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder.execute import ExecuteOptions
-    from autograder.runners import LocalRunner
-    from autograder.sandbox import bubblewrap
-
-    with LocalRunner(ExecuteOptions(bwrap=bubblewrap(), cell_timeout=30)) as runner:
-        first = runner.warm
+    with contextlib.closing(WarmKernels(bubblewrap(), Limits(), None)) as kernels:
+        first = kernels.sandbox
         os.killpg(first.process.pid, signal.SIGKILL)  # as the host's OOM killer might
         first.process.wait(10)
         nb = new_notebook(cells=[new_code_cell("import os, torch\nprint('ran', torch.ones(2).sum().item(), "
                                                "os.getuid() >= 61000)")])
-        execution = runner.run(nb)
-        assert runner.warm is not first and runner.warm.alive
+        execution = execute_notebook(nb, kernels, Timeouts(cell=30))
+        assert kernels.sandbox is not first and kernels.sandbox.alive
         assert execution.failure is None
         assert execution.notebook.cells[0].outputs[0].text == "ran 2.0 True\n"
 
@@ -335,22 +315,17 @@ def test_a_python_installed_under_tmp_stays_visible_in_each_kernels_own_tmp(monk
 
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder import sandbox, sandbox_pool
-    from autograder.execute import ExecuteOptions
-    from autograder.runners import LocalRunner
-
     installed = Path(tempfile.mkdtemp(prefix="autograder-under-tmp-", dir="/tmp"))
     try:
         (installed / "lib.txt").write_text("installed here")
         installed.chmod(0o755)
-        roots = sandbox.read_only_roots() + [str(installed)]
-        monkeypatch.setattr(sandbox, "read_only_roots", lambda: roots)
-        monkeypatch.setattr(sandbox_pool, "read_only_roots", lambda: roots)
+        roots = bwrap_args.read_only_roots() + [str(installed)]
+        monkeypatch.setattr(bwrap_args, "read_only_roots", lambda: roots)
         probe = (f"import os\nprint(open({str(installed / 'lib.txt')!r}).read())\n"
                  f"try:\n    open({str(installed / 'new.txt')!r}, 'w')\nexcept OSError as e:\n"
                  "    print(e.strerror)\nprint(sorted(os.listdir('/tmp')))")
-        with LocalRunner(ExecuteOptions(bwrap=sandbox.bubblewrap(), cell_timeout=30)) as runner:
-            execution = runner.run(new_notebook(cells=[new_code_cell(probe)]))
+        with contextlib.closing(WarmKernels(bubblewrap(), Limits(), None)) as kernels:
+            execution = execute_notebook(new_notebook(cells=[new_code_cell(probe)]), kernels, Timeouts(cell=30))
         assert execution.failure is None
         lines = execution.notebook.cells[0].outputs[0].text.splitlines()
         assert lines[0] == "installed here"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from autograder.guard import GuardSession
+from autograder.pipeline.guard import GuardSession
 
 
 def reply(text: str, status: str = "ok", expression_status: str = "ok") -> dict:

@@ -21,11 +21,12 @@ from helpers import ASSIGNMENT, hand_in_notebook, make_course, run_autograder, s
 from nbgrader.api import Gradebook
 from PIL import Image, ImageStat
 
-from autograder import cli, grade
+from autograder import cli
 from autograder.coursedir import CourseError, open_course
-from autograder.record import NotebookOutcome, SubmissionOutcome, record_grades
-from autograder.report import build_report, write_report
-from autograder.score import CellScore
+from autograder.outcome import CellScore, Flag, NotebookOutcome, SubmissionOutcome
+from autograder.output.report import build_report, write_report
+from autograder.pipeline import grade
+from autograder.pipeline.record import record_grades
 
 XSS = "<img src=x onerror=alert(1)>"  # a student id may not hold "/": it names folders
 XSS_REASON = "<script>alert(1)</script> in a cell"
@@ -47,11 +48,11 @@ CLASS = {
     "ada": _outcome("ada", 2, 3, 1.5),  # 5
     "ben": _outcome("ben", 2, 0, 2.0),  # 2
     "cy": _outcome("cy", 0, 0, 1.0),  # 0
-    "dee": _outcome("dee", 2, 3, 3.0, flags={"test_derivative": [FLAG]}),  # 5, flagged
+    "dee": _outcome("dee", 2, 3, 3.0, flags=[Flag("test_derivative", FLAG)]),  # 5, flagged
     "eve": _outcome("eve", 2, 3, 2.5, repairs=[REPAIR]),  # 5, repaired
     "fay": SubmissionOutcome("fay", ASSIGNMENT, [NotebookOutcome(ASSIGNMENT, None, [], failure=FAILURE,
                                                                  seconds=10.0)]),  # 0, failed
-    XSS: _outcome(XSS, 2, 0, 1.0, flags={"": [XSS_REASON]}),  # 2, flagged
+    XSS: _outcome(XSS, 2, 0, 1.0, flags=[Flag(None, XSS_REASON)]),  # 2, flagged
 }
 PLAIN = _outcome("nbgrader_only", 2, 3, 0.0)  # 5; gradebook rows only, no autograder.json
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import runners
+from autograder.pipeline.runners import available_memory, default_workers
 
 GiB = 1 << 30
 
@@ -16,11 +16,9 @@ GiB = 1 << 30
     (16, 3 * GiB, 4 * GiB, 1),  # not even one fits: still one, never zero
     (4, 0, 2 * GiB, 4),  # memory unknown (no /proc/meminfo): cores decide
 ])
-def test_default_workers_fit_cores_and_memory(monkeypatch, cores, available, limit, expected):
-    monkeypatch.setattr(runners.os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(runners, "_available_memory", lambda: available)
-    assert runners.default_workers(limit) == expected
+def test_default_workers_fit_cores_and_memory(cores, available, limit, expected):
+    assert default_workers(limit, cores=cores, available=available) == expected
 
 
 def test_available_memory_is_read_from_the_host():
-    assert runners._available_memory() > 0
+    assert available_memory() > 0

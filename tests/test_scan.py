@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import ALL_SLUGS, read
 
-from autograder.scan import scan_source
+from autograder.pipeline.scan import scan_source
 
 REACHES = {
     "input transformer": "ip = get_ipython()\nip.input_transformers_post.append(lambda lines: lines)",

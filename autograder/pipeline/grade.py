@@ -1,47 +1,51 @@
 """`autograder grade`: the pipeline for one assignment.
 
-    repair -> sanitize -> execute (sandbox) -> score -> record
+    read -> repair -> sanitize (+ scan) -> execute (sandbox) -> score -> record
 
-Submissions go through repair, execute and score in parallel (`workers`
-threads, each waiting on its kernel); execute runs in a sandbox here or on a
-Dask cluster (runners.py). Only the calling thread records, one student at a
-time and one transaction each, so the gradebook has a single writer (SQLite
-never locks) and is never half-written. A submission that fails is recorded
-with its reason and the batch goes on.
+`grade_notebook` runs the stages for one notebook, in that order, in one
+place. Submissions go through it in parallel (`workers` threads, each waiting
+on its kernel); execute runs in a sandbox here or on a Dask cluster
+(runners.py). Only the calling thread records, one student at a time and one
+transaction each, so the gradebook has a single writer (SQLite never locks)
+and is never half-written. A submission that fails is recorded with its
+reason and the batch goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import signal
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ..coursedir import Course, CourseError
 from ..handin import UnreadableNotebook, read_submission
-from .execute import ExecuteOptions
-from .record import NotebookOutcome, SubmissionOutcome, record_grades, write_autograded
+from ..outcome import NotebookOutcome, SubmissionOutcome
+from ..sandbox import SandboxSettings, kernel_source
+from .execute import Timeouts
+from .record import record_grades, write_autograded
 from .repair import repair_submission
-from .runners import DaskRunner, LocalRunner, default_workers
+from .runners import DaskRunner, LocalRunner
 from .sanitize import nbgrader_resources, sanitize, scan_flags
 from .score import score
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class GradeOptions:
     students: list[str] = field(default_factory=list)  # empty: everyone in submitted/
-    execute: ExecuteOptions = field(default_factory=ExecuteOptions)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     workers: int | None = None  # submissions at once; None: cores that fit in memory (or the cluster's threads)
-    warm: bool = True  # fork kernels from a warm sandbox
     dask: str | None = None  # scheduler address: execute on that Dask cluster
 
 
@@ -50,13 +54,9 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir())
 
 
-def _merge(flags: dict[str, list[str]], more: dict[str, list[str]]) -> None:
-    for key, reasons in more.items():
-        flags.setdefault(key, []).extend(reasons)
-
-
 def grade_notebook(course: Course, assignment: str, student: str, template_path: Path,
                    runner: LocalRunner | DaskRunner) -> NotebookOutcome:
+    """Every stage but record, for one handed-in notebook."""
     name = template_path.stem
     outcome = NotebookOutcome(name, None)
     path = course.path("submitted", student, assignment) / template_path.name
@@ -71,31 +71,17 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
 
     repaired = repair_submission(submitted, nbformat.read(template_path, as_version=4))
     outcome.repairs = [r.detail for r in repaired.repairs]
-    for flag in repaired.flags:
-        outcome.flags.setdefault(flag.grade_id or "", []).append(flag.reason)
+    outcome.flags += repaired.flags
 
     resources = nbgrader_resources(course.db_url, assignment, name, student)
     nb = sanitize(repaired.notebook, course.config, resources)
-    _merge(outcome.flags, scan_flags(nb))
+    outcome.flags += scan_flags(nb)
 
     execution = runner.run(nb)
     outcome.failure, outcome.seconds = execution.failure, execution.seconds
-    _merge(outcome.flags, execution.flags)
+    outcome.flags += execution.flags
     outcome.notebook, outcome.scores = score(execution.notebook, course.config, resources)
     return outcome
-
-
-def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
-    """The assignment's files besides notebooks, from the release (never from source/, which has solutions)."""
-    release = course.path("release", ".", assignment)
-    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
-    if not files:
-        return None
-    for path in files:
-        dest = scratch / path.relative_to(release)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-    return scratch
 
 
 def grade_submission(course: Course, assignment: str, student: str, templates: list[Path],
@@ -104,7 +90,8 @@ def grade_submission(course: Course, assignment: str, student: str, templates: l
     for template in templates:
         try:
             notebooks.append(grade_notebook(course, assignment, student, template, runner))
-        except Exception as error:  # noqa: BLE001 - one bad hand-in must not stop the batch
+        except Exception as error:
+            log.exception("grading %s's %s failed", student, template.name)
             notebooks.append(NotebookOutcome(template.stem, None, failure=f"the grader could not grade it: "
                                              f"{type(error).__name__}: {error}"))
     return SubmissionOutcome(student, assignment, notebooks)
@@ -134,13 +121,27 @@ def _interrupts_deferred():
         raise KeyboardInterrupt
 
 
+def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
+    """The assignment's files besides notebooks, from the release (never from source/, which has solutions)."""
+    release = course.path("release", ".", assignment)
+    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    if not files:
+        return None
+    for path in files:
+        dest = scratch / path.relative_to(release)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+    return scratch
+
+
 def _runner(options: GradeOptions, data_dir: Path | None) -> LocalRunner | DaskRunner:
-    execute = replace(options.execute, data_dir=data_dir)
-    return DaskRunner(options.dask, execute) if options.dask else LocalRunner(execute, options.warm)
+    if options.dask:
+        return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
+    return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts)
 
 
 def grade_assignment(course: Course, assignment: str, options: GradeOptions,
-                     on_done: Callable[[SubmissionOutcome, int, int], None] | None = None,
+                     on_done: Callable[[SubmissionOutcome], None] | None = None,
                      on_start: Callable[[str, int], None] | None = None) -> list[SubmissionOutcome]:
     course.check_assignment(assignment)
     templates = course.release_notebooks(assignment)
@@ -152,8 +153,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
             _runner(options, _data_files(course, assignment, Path(scratch))) as runner:
-        workers = options.workers or (runner.threads if isinstance(runner, DaskRunner)
-                                      else default_workers(options.execute.limits.memory_bytes))
+        workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:
             on_start(f"{runner.note}; {workers} at a time", len(students))
         pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="grade")
@@ -165,50 +165,9 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
                     record(course, outcome)  # here only: one writer
                 outcomes.append(outcome)
                 if on_done:
-                    on_done(outcome, len(outcomes), len(students))
+                    on_done(outcome)
         finally:
             # On Ctrl-C or a gradebook error: drop what has not started, and let
             # the closing runner kill the kernels of what has.
             pool.shutdown(wait=False, cancel_futures=True)
     return sorted(outcomes, key=lambda o: students.index(o.student))
-
-
-class Progress:
-    """One line on stderr: done, failed, flagged, and an estimate of the time left."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.started = time.monotonic()
-        self.failed = self.flagged = self.done = 0
-
-    def start(self, how: str, total: int) -> None:
-        self.started = time.monotonic()
-        self.stream.write(f"grading {total} submissions ({how})\n")
-        self.stream.flush()
-
-    def __call__(self, outcome: SubmissionOutcome, done: int, total: int) -> None:
-        self.done = done
-        self.failed += bool(outcome.failures)
-        self.flagged += bool(outcome.flags)
-        elapsed = time.monotonic() - self.started
-        left = elapsed / done * (total - done)
-        width = 24
-        bar = "#" * int(width * done / total) + "-" * (width - int(width * done / total))
-        end = "\n" if done == total else ""
-        self.stream.write(f"\r[{bar}] {done}/{total} graded, {self.failed} failed, {self.flagged} flagged, "
-                          f"{_duration(left)} left {end}")
-        self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-def table(outcomes: list[SubmissionOutcome]) -> str:
-    rows = [("student", "score", "max", "repairs", "flags", "failures")]
-    for o in outcomes:
-        rows.append((o.student, f"{o.score:g}", f"{o.max_score:g}", str(len(o.repairs)), str(len(o.flags)),
-                     "; ".join(o.failures) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows)

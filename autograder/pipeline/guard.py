@@ -20,6 +20,9 @@ import ast
 import json
 import secrets
 
+# The snapshot's module name starts with this; the scan flags student code that names it.
+SNAPSHOT_PREFIX = "_ag_"
+
 # Executed once in the fresh kernel, before the first cell. {name} is the
 # random name of the snapshot module.
 INSTALL_SOURCE = r'''
@@ -151,7 +154,7 @@ class GuardSession:
     """The parent's side: what to send, and how to read the answer."""
 
     def __init__(self) -> None:
-        self.name = "_ag_" + secrets.token_hex(12)
+        self.name = SNAPSHOT_PREFIX + secrets.token_hex(12)
         self.nonce = secrets.token_hex(12)
 
     def install_code(self) -> str:

@@ -6,66 +6,19 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from nbgrader.utils import compute_checksum, is_solution
+from nbgrader.utils import compute_checksum
 from sqlalchemy.exc import SAWarning
 
+from ..cells import checksum, grade_id, is_answer, is_task
 from ..files import write_atomically
-from .score import CellScore
+from ..outcome import NotebookOutcome, SubmissionOutcome
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did
 REPORT_TAG = "autograder-report"
-
-
-@dataclass
-class NotebookOutcome:
-    name: str  # notebook name without .ipynb, as in the gradebook
-    notebook: nbformat.NotebookNode | None  # graded notebook; None when nothing could be graded
-    scores: list[CellScore] = field(default_factory=list)
-    repairs: list[str] = field(default_factory=list)
-    flags: dict[str, list[str]] = field(default_factory=dict)  # grade_id ("" = whole notebook) -> reasons
-    failure: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class SubmissionOutcome:
-    student: str
-    assignment: str
-    notebooks: list[NotebookOutcome]
-
-    @property
-    def score(self) -> float:
-        return sum(s.auto_score or 0 for nb in self.notebooks for s in nb.scores)
-
-    @property
-    def max_score(self) -> float:
-        return sum(s.max_score for nb in self.notebooks for s in nb.scores)
-
-    @property
-    def repairs(self) -> list[str]:
-        return [f"{nb.name}: {r}" for nb in self.notebooks for r in nb.repairs]
-
-    @property
-    def flags(self) -> list[str]:
-        return [f"{nb.name}{':' + gid if gid else ''}: {reason}"
-                for nb in self.notebooks for gid, reasons in nb.flags.items() for reason in reasons]
-
-    @property
-    def failures(self) -> list[str]:
-        return [f"{nb.name}: {nb.failure}" for nb in self.notebooks if nb.failure]
-
-    def report(self) -> dict:
-        return {
-            "student": self.student, "assignment": self.assignment,
-            "score": self.score, "max_score": self.max_score,
-            "repairs": self.repairs, "flags": self.flags, "failures": self.failures,
-            "notebooks": [{k: v for k, v in asdict(nb).items() if k != "notebook"} for nb in self.notebooks],
-        }
 
 
 def read_report(folder: Path) -> dict | None:
@@ -85,7 +38,7 @@ def report_cell(outcome: NotebookOutcome) -> nbformat.NotebookNode | None:
         lines += [f"- {r}" for r in outcome.repairs]
     if outcome.flags:
         lines.append("**Sent to a person for review:**")
-        lines += [f"- {reason}" for reasons in outcome.flags.values() for reason in reasons]
+        lines += [f"- {flag.reason}" for flag in outcome.flags]
     if not lines:
         return None
     cell = nbformat.v4.new_markdown_cell("### Grader's report\n\n" + "\n".join(lines))
@@ -105,13 +58,6 @@ def write_autograded(folder: Path, outcome: SubmissionOutcome) -> None:
     write_atomically(folder / REPORT_FILE, json.dumps(outcome.report(), indent=2).encode())
 
 
-def _affected(nb_outcome: NotebookOutcome, gradebook_notebook) -> dict[str, list[str]]:
-    """Flags per grade cell; a whole-notebook flag concerns every grade cell."""
-    every = nb_outcome.flags.get("", [])
-    names = [cell.name for cell in gradebook_notebook.grade_cells]
-    return {name: every + nb_outcome.flags.get(name, []) for name in names if every or name in nb_outcome.flags}
-
-
 def record_grades(db_url: str, outcome: SubmissionOutcome, timestamp=None) -> None:
     """All of a student's grades for the assignment in one commit, or none of them."""
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
@@ -121,17 +67,17 @@ def record_grades(db_url: str, outcome: SubmissionOutcome, timestamp=None) -> No
         gb.update_or_create_submission(outcome.assignment, outcome.student, timestamp=timestamp)
         try:
             for nb_outcome in outcome.notebooks:
-                _record_notebook(gb, outcome, nb_outcome)
+                record_notebook(gb, outcome, nb_outcome)
             gb.db.commit()
         except Exception:
             gb.db.rollback()
             raise
 
 
-def _record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: NotebookOutcome) -> None:
+def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: NotebookOutcome) -> None:
     found = {s.grade_id: s for s in nb_outcome.scores}
     notebook = gb.find_notebook(nb_outcome.name, outcome.assignment)
-    flagged = _affected(nb_outcome, notebook)
+    flagged = nb_outcome.flags_by_cell([cell.name for cell in notebook.grade_cells])
     for cell in notebook.grade_cells:
         grade = gb.find_grade(cell.name, nb_outcome.name, outcome.assignment, outcome.student)
         # A notebook that could not be graded at all scores 0 (nbgrader does the same for a
@@ -144,21 +90,19 @@ def _record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Note
     last_answer = None
     notes: dict[str, list[str]] = {}
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if gid and is_solution(cell):
+        gid = grade_id(cell)
+        if gid and is_answer(cell):
             last_answer = gid
         if gid in flagged:
             # Comments exist for answer cells only: a test's reasons go to the answer before it.
-            target = gid if is_solution(cell) else last_answer
+            target = gid if is_answer(cell) else last_answer
             if target:
                 notes.setdefault(target, []).extend(f"[{gid}] {r}" if target != gid else r for r in flagged[gid])
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if not (gid and (is_solution(cell) or meta.get("task")) and gid in source_cells):
+        gid = grade_id(cell)
+        if not (gid and (is_answer(cell) or is_task(cell)) and gid in source_cells):
             continue
         comment = gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student)
-        blank = meta.get("checksum") == compute_checksum(cell) and not meta.get("task")
+        blank = checksum(cell) == compute_checksum(cell) and not is_task(cell)
         parts = (["No response."] if blank else []) + [f"Flagged by the autograder: {r}" for r in notes.get(gid, [])]
         comment.auto_comment = "\n".join(parts) or None

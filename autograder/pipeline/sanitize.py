@@ -12,7 +12,8 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
-from .execute import is_test_cell
+from ..cells import grade_id, is_locked, is_test
+from ..outcome import Flag
 from .scan import scan_source
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
@@ -29,24 +30,19 @@ def sanitize(nb, config, resources: dict):
     return nb
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def scan_flags(nb) -> dict[str, list[str]]:
-    """grade_id -> reasons, for code the student wrote that reaches for the grader's machinery.
+def scan_flags(nb) -> list[Flag]:
+    """Code the student wrote that reaches for the grader's machinery, flagged on each test after it.
 
     What a cell does persists in the kernel, so a finding concerns every test after it.
     """
-    flags: dict[str, list[str]] = {}
+    flags: list[Flag] = []
     found: list[str] = []
     for cell in nb.cells:
-        meta = _meta(cell)
         if cell.cell_type != "code":
             continue
-        if is_test_cell(cell) and found:
-            flags[meta["grade_id"]] = list(found)
-        if not meta.get("locked"):
-            where = f"answer cell '{meta['grade_id']}'" if meta.get("grade_id") else "a cell the student added"
+        if is_test(cell) and found:
+            flags += [Flag(grade_id(cell), reason) for reason in found]
+        if not is_locked(cell):
+            where = f"answer cell '{grade_id(cell)}'" if grade_id(cell) else "a cell the student added"
             found += [f"{where}, {finding.sentence()}" for finding in scan_source(cell.source)]
     return flags

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from .guard import SNAPSHOT_PREFIX
+
 # Any mention of these names is a reach into the grader's or IPython's machinery.
 MACHINERY = {
     "get_ipython": "IPython's shell",
@@ -112,7 +114,7 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(node.value, str) and node.value in MACHINERY:
             self.add(node, f"names {node.value!r} in a string ({MACHINERY[node.value]})")
         elif isinstance(node.value, str) and (node.value in ("modules", "__dict__", "__self__")
-                                              or node.value.startswith("_ag_")):
+                                              or node.value.startswith(SNAPSHOT_PREFIX)):
             self.add(node, f"names {node.value!r} in a string (the interpreter's internals)")
 
     def _check_target(self, target: ast.AST, verb: str) -> None:

@@ -3,17 +3,11 @@ what a cell earns (utils.determine_grade)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from nbgrader.preprocessors import IgnorePattern, LimitOutput
-from nbgrader.utils import determine_grade, is_grade
+from nbgrader.utils import determine_grade
 
-
-@dataclass(frozen=True)
-class CellScore:
-    grade_id: str
-    auto_score: float | None  # None: a person must grade it (a written answer)
-    max_score: float
+from ..cells import grade_id, is_graded
+from ..outcome import CellScore
 
 
 def score(nb, config, resources: dict) -> tuple[object, list[CellScore]]:
@@ -22,7 +16,7 @@ def score(nb, config, resources: dict) -> tuple[object, list[CellScore]]:
         nb, resources = preprocessor(config=config)(nb, resources)
     scores = []
     for cell in nb.cells:
-        if is_grade(cell):
+        if is_graded(cell):
             auto, most = determine_grade(cell)
-            scores.append(CellScore(cell.metadata["nbgrader"]["grade_id"], auto, most))
+            scores.append(CellScore(grade_id(cell), auto, most))
     return nb, scores
