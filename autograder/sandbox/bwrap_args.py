@@ -108,7 +108,7 @@ def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool
 def inside_mount() -> list[str]:
     """The stdlib-only scripts that run first in the sandbox, read-only; file by file, so
     that nothing else of the grader's (a __pycache__ written on the host) is seen there."""
-    args = []
+    args = ["--perms", "0755", "--dir", INSIDE_MOUNT]  # bwrap would make it 0700: the kernel may read it
     for script in sorted(INSIDE_DIR.glob("*.py")):
         args += ["--ro-bind", str(script), f"{INSIDE_MOUNT}/{script.name}"]
     return args
