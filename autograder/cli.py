@@ -156,9 +156,8 @@ class Progress:
 
     def start(self, how: str, total: int) -> None:
         print(f"grading {total} submissions ({how})", file=sys.stderr, flush=True)
-        self.bar = tqdm(total=total, unit="hand-in", file=sys.stderr, dynamic_ncols=True,
+        self.bar = tqdm(total=total, unit="hand-in", file=sys.stderr, dynamic_ncols=True, postfix="0 failed, 0 flagged",
                         bar_format="[{bar:24}] {n_fmt}/{total_fmt} graded{postfix}, {remaining} left")
-        self.bar.set_postfix_str("0 failed, 0 flagged", refresh=False)
 
     def done(self, outcome: SubmissionOutcome) -> None:
         self.recorded += 1

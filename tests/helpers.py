@@ -22,10 +22,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
 from autograder.cells import grade_id
-from autograder.course.topics import REPO_ROOT, TOPICS
+from autograder.course.badges import badge_notebooks
+from autograder.course.release import all_slugs
+from autograder.course.topics import REPO_ROOT
 from autograder.nbgrader_cli import nbgrader
 
-ALL_SLUGS = [t.slug for t in TOPICS]
+ALL_SLUGS = all_slugs()
 ASSIGNMENT = "tiny"
 
 SOLUTIONS = {
@@ -217,7 +219,5 @@ def read(relpath: str) -> nbformat.NotebookNode:
 
 
 def committed_notebooks() -> list[Path]:
-    return sorted(
-        p for pattern in ("notebooks/*.ipynb", "source/*/*.ipynb", "release/*/*.ipynb")
-        for p in REPO_ROOT.glob(pattern)
-    )
+    """Lessons, sources and releases: every notebook students or instructors open."""
+    return badge_notebooks(REPO_ROOT)

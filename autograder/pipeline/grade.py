@@ -33,7 +33,7 @@ from ..sandbox import SandboxSettings, kernel_source
 from .execute import Timeouts
 from .record import record_grades, write_autograded
 from .repair import repair_submission
-from .runners import DaskRunner, LocalRunner
+from .runners import DaskRunner, LocalRunner, Runner
 from .sanitize import nbgrader_resources, sanitize, scan_flags
 from .score import score
 
@@ -55,7 +55,7 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
 
 
 def grade_notebook(course: Course, assignment: str, student: str, template_path: Path,
-                   runner: LocalRunner | DaskRunner) -> NotebookOutcome:
+                   runner: Runner) -> NotebookOutcome:
     """Every stage but record, for one handed-in notebook."""
     name = template_path.stem
     outcome = NotebookOutcome(name, None)
@@ -85,7 +85,7 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
 
 
 def grade_submission(course: Course, assignment: str, student: str, templates: list[Path],
-                     runner: LocalRunner | DaskRunner) -> SubmissionOutcome:
+                     runner: Runner) -> SubmissionOutcome:
     notebooks = []
     for template in templates:
         try:
@@ -134,7 +134,7 @@ def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
     return scratch
 
 
-def _runner(options: GradeOptions, data_dir: Path | None) -> LocalRunner | DaskRunner:
+def _runner(options: GradeOptions, data_dir: Path | None) -> Runner:
     if options.dask:
         return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
     return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts)

@@ -48,7 +48,28 @@ def available_memory() -> int:
     return 0
 
 
-class LocalRunner:
+class Runner:
+    """Runs the execute stage for one grading run; closed when the run ends."""
+
+    note = ""  # how kernels run, for the first line of `autograder grade`
+
+    def workers(self, limits: Limits) -> int:
+        raise NotImplementedError
+
+    def run(self, nb: nbformat.NotebookNode) -> Execution:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LocalRunner(Runner):
     def __init__(self, kernels: KernelSource, timeouts: Timeouts) -> None:
         self.kernels = kernels
         self.timeouts = timeouts
@@ -63,12 +84,6 @@ class LocalRunner:
     def close(self) -> None:
         self.kernels.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def _data_files(folder: Path | None) -> dict[str, bytes]:
     if folder is None:
@@ -76,7 +91,7 @@ def _data_files(folder: Path | None) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-class DaskRunner:
+class DaskRunner(Runner):
     """The execute stage on a Dask cluster; the sandbox runs on the workers."""
 
     def __init__(self, address: str, timeouts: Timeouts, sandbox: SandboxSettings, data_dir: Path | None) -> None:
@@ -102,12 +117,6 @@ class DaskRunner:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 # On a Dask worker: one warm sandbox per assignment's data and limits, kept
