@@ -29,6 +29,13 @@ def has_nbgrader_metadata(cell: Mapping[str, Any]) -> bool:
     return isinstance(metadata, Mapping) and "nbgrader" in metadata
 
 
+def has_damaged_nbgrader_metadata(cell: Mapping[str, Any]) -> bool:
+    """An `nbgrader` key that is not a mapping: nbgrader itself would fail on the cell."""
+    metadata = cell.get("metadata")
+    return (isinstance(metadata, Mapping) and "nbgrader" in metadata
+            and not isinstance(metadata["nbgrader"], Mapping))
+
+
 def grade_id(cell: Mapping[str, Any]) -> str | None:
     found = nbgrader_metadata(cell).get("grade_id")
     return found if isinstance(found, str) and found else None

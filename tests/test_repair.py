@@ -15,14 +15,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.course import REPO_ROOT
-from autograder.repair import (
-    Flag,
-    Repair,
-    UnreadableNotebook,
-    read_submission,
-    repair_submission,
-)
+from autograder.course.topics import REPO_ROOT
+from autograder.handin import UnreadableNotebook, read_submission
+from autograder.outcome import Flag
+from autograder.pipeline.repair import Repair, repair_submission
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
