@@ -4,18 +4,17 @@ notebooks are committed clean."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 from helpers import committed_notebooks
 from packaging.requirements import Requirement
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from autograder.course.topics import REPO_ROOT
 
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 
@@ -27,7 +26,7 @@ def _normalise(name: str) -> str:
 def pyproject_requirements(repo_root) -> dict[str, str]:
     project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
     reqs = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]]
-    # Markers (e.g. tomli on Python 3.10) do not exist in conda: its env pins Python.
+    # Markers (python_version and the like) do not exist in conda: its env pins Python.
     return {_normalise(r.name): str(r.specifier) for r in reqs if r.marker is None}
 
 
@@ -87,3 +86,31 @@ def test_code_is_ruff_clean(repo_root):
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "autograder", "tests", "bench"],
                           cwd=repo_root, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- the Python floor
+
+
+def _lock_installs_on(python_version: str, tmp_path) -> subprocess.CompletedProcess:
+    """pip's resolver, run as for a machine with that Python, on every pinned wheel (torch aside:
+    the CPU build comes from the machine's own index, not PyPI)."""
+    pins = [line for line in (REPO_ROOT / "constraints.txt").read_text().splitlines()
+            if line and not line.startswith(("#", "torch=="))]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "lock.txt").write_text("\n".join(pins) + "\n")
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--only-binary=:all:", "--python-version", python_version, "--target",
+                           str(tmp_path / "target"), "-r", str(tmp_path / "lock.txt")],
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.slow
+def test_the_lock_installs_on_the_python_floor_the_project_states_and_not_below(tmp_path):
+    floor = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert floor == ">=3.11.5"
+    assert "Python 3.11.5+" in (REPO_ROOT / "README.md").read_text()
+    assert "python>=3.11.5" in (REPO_ROOT / "environment.yml").read_text()
+    at_floor = _lock_installs_on("3.11.5", tmp_path / "floor")
+    assert at_floor.returncode == 0, at_floor.stderr[-3000:]
+    below = _lock_installs_on("3.11.4", tmp_path / "below")
+    assert below.returncode != 0 and "Requires-Python" in below.stderr, below.stderr[-3000:]

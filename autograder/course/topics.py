@@ -3,14 +3,10 @@ cells every student-facing notebook starts with (badges and setup)."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
