@@ -12,13 +12,16 @@ import uuid
 from pathlib import Path
 
 import nbformat
+import nbgrader
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from autograder import cells
 from autograder.course.topics import REPO_ROOT
 from autograder.handin import UnreadableNotebook, read_submission
 from autograder.outcome import Flag
 from autograder.pipeline.repair import Repair, repair_submission
+from autograder.pipeline.repair.match import Matcher, match_by_cell_id
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -194,14 +197,16 @@ def test_read_joins_sources_split_into_lines(solved):
         (b"\xff\xfe\x00garbage\xc3", "not"),
         (b"[1, 2, 3]", "no nbformat version"),
         (b'{"cells": []}', "no nbformat version"),
-        (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode(),
-         "nbformat 3"),
+        (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": None, "metadata": {}}).encode(),
+         "nbformat 3 but its cells are missing"),
+        (json.dumps({"nbformat": 2, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode(),
+         "nbformat 2, older"),
         (json.dumps({"nbformat": 5, "nbformat_minor": 0, "cells": [], "metadata": {}}).encode(), "newer"),
         (json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}}).encode(), "cells are missing"),
     ],
-    ids=["empty", "html", "binary", "list", "no-version", "v3", "v5", "no-cells"],
+    ids=["empty", "html", "binary", "list", "no-version", "v3-damaged", "v2", "v5", "no-cells"],
 )
-def test_read_refuses_what_is_not_a_v4_notebook_and_says_why(data, says):
+def test_read_refuses_what_is_not_a_v3_or_v4_notebook_and_says_why(data, says):
     with pytest.raises(UnreadableNotebook, match=says) as raised:
         read_submission(data)
     assert isinstance(raised.value, ValueError)
@@ -305,10 +310,23 @@ def test_notebook_metadata_the_schema_rejects_is_replaced(solved, template):
     assert_gradable(result.notebook, template)
 
 
-def test_repair_refuses_an_nbformat_3_notebook(template):
-    old = nbformat.from_dict({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []})
-    with pytest.raises(UnreadableNotebook, match="nbformat 3"):
-        repair_submission(old, template)
+def test_repair_refuses_a_notebook_newer_than_nbformat_4(template):
+    new = nbformat.from_dict({"nbformat": 5, "nbformat_minor": 0, "metadata": {}, "cells": []})
+    with pytest.raises(UnreadableNotebook, match="nbformat 5, not 3 or 4"):
+        repair_submission(new, template)
+
+
+def test_an_nbformat_3_hand_in_is_converted_and_needs_nothing_else(solved, template):
+    old = read_submission(nbformat.writes(copy.deepcopy(solved), version=3))  # writes converts in place
+    assert old.nbformat == 3
+    result = repair_submission(old, template)
+    assert_gradable(result.notebook, template)
+    assert [(c.cell_type, c.source) for c in result.notebook.cells] == [(c.cell_type, c.source)
+                                                                        for c in solved.cells]
+    assert "orig_nbformat" not in result.notebook.metadata  # recorded as a repair instead
+    assert result.repairs == [Repair("format", None, "converted the notebook from nbformat 3 to 4.5 and gave "
+                                                     "12 cells a new cell id (missing, invalid or repeated)")]
+    assert result.flags == []
 
 
 # --------------------------------------------------------------------------- 2. lost nbgrader metadata
@@ -638,6 +656,259 @@ def test_repairing_twice_changes_nothing_more(solved, template):
     assert kinds(once) and not once.flags
     twice = repair_submission(once.notebook, template)
     assert (twice.repairs, twice.flags, twice.notebook) == ([], [], once.notebook)
+
+
+# --------------------------------------------------------------------------- 9. releases without cell ids
+
+
+def without_ids(nb, minor: int = 1) -> str:
+    """The JSON an nbformat 4.0-4.4 writer saves (a release made before 4.5): no cell ids."""
+    raw = json.loads(nbformat.writes(nb))
+    raw["nbformat_minor"] = minor
+    for cell in raw["cells"]:
+        del cell["id"]
+    return json.dumps(raw)
+
+
+def stripped_json(text: str) -> str:
+    """What Colab leaves of a notebook saved without ids: no nbgrader metadata, no read-only flags."""
+    raw = json.loads(text)
+    for cell in raw["cells"]:
+        for key in ("nbgrader", "editable", "deletable"):
+            cell["metadata"].pop(key, None)
+    return json.dumps(raw)
+
+
+@pytest.fixture
+def old_template(template) -> nbformat.NotebookNode:
+    """The release as nbformat 4.1, read the way the grader reads a release."""
+    nb = nbformat.reads(without_ids(template), as_version=4)
+    assert all("id" not in c for c in nb.cells)
+    return nb
+
+
+@pytest.fixture
+def old_solved(solved) -> str:
+    """An honest hand-in of the 4.1 release: no ids either."""
+    return without_ids(solved)
+
+
+def test_honest_hand_in_of_a_release_without_ids_needs_only_new_ids(old_solved, old_template, solved):
+    result = repair_submission(read_submission(old_solved), old_template)
+    assert_gradable(result.notebook, old_template)
+    assert [c.source for c in result.notebook.cells] == [c.source for c in solved.cells]
+    assert result.repairs == [Repair("format", None, "converted the notebook from nbformat 4.1 to 4.5 and gave "
+                                                     "12 cells a new cell id (missing, invalid or repeated)")]
+    assert result.flags == []
+
+
+def test_colab_damage_to_a_hand_in_without_ids_is_matched_by_source_and_position(old_solved, old_template,
+                                                                                  solved):
+    result = repair_submission(read_submission(stripped_json(old_solved)), old_template)
+    assert_gradable(result.notebook, old_template)
+    assert [c.source for c in result.notebook.cells] == [c.source for c in solved.cells]
+    how = {r.grade_id: r.detail.rsplit("(", 1)[1] for r in result.repairs if r.kind == "metadata"}
+    assert how == {"setup": "matched by source)", "test_square": "matched by source)",
+                   "test_cube": "matched by source)", "square": "matched by position)",
+                   "cube": "matched by position)", "explain": "matched by position)"}
+    assert result.flags == []
+
+
+def test_a_wrong_notebook_without_ids_is_flagged_not_matched_to_a_release_without_ids(old_template):
+    other = new_notebook(cells=[new_markdown_cell("# My holiday photos"), new_code_cell("print('hi')"),
+                                new_code_cell("x = 1")])
+    result = repair_submission(read_submission(without_ids(other)), old_template)
+    nb = result.notebook
+    assert_gradable(nb, old_template)
+    assert result.flags[0].grade_id is None
+    assert "only 0 of the template's 6 nbgrader cells" in result.flags[0].reason
+    assert not any("matched by cell id" in r.detail for r in result.repairs)
+    # The locked cells come from the template, none of the student's cells is taken for one.
+    assert {gid for kind, gid in kinds(result) if kind == "restored_cell"} == {"setup", "test_square", "test_cube"}
+    assert sorted(c.source for c in nb.cells if not cells.is_locked(c)) == sorted(c.source for c in other.cells)
+
+
+@pytest.mark.parametrize("damage", [str, stripped_json], ids=["metadata-kept", "colab-stripped"])
+def test_deleted_tests_come_back_with_new_ids_when_the_release_has_none(solved, old_template, damage):
+    full = copy.deepcopy(solved)
+    for gid in ("test_square", "test_cube"):
+        del solved.cells[at(solved, gid)]
+    result = repair_submission(read_submission(damage(without_ids(solved))), old_template)
+    nb = result.notebook
+    assert_gradable(nb, old_template)  # valid, unique ids
+    assert [c.source for c in nb.cells] == [c.source for c in full.cells]
+    assert [k for k in kinds(result) if k[0] == "restored_cell"] == [("restored_cell", "test_square"),
+                                                                     ("restored_cell", "test_cube")]
+    assert result.flags == []
+
+
+def test_an_id_the_repair_made_up_is_no_evidence(template):
+    """Ids given to cells that had none are random: one equal to a template id would be chance."""
+    submitted = copy.deepcopy(template)
+    strip(cell_of(submitted, "square"), cell_id=False)
+    square = at(template, "square")
+    matcher = Matcher(submitted.cells, template.cells, made_up_ids={"square"})
+    match_by_cell_id(matcher, matcher.graded)
+    assert square not in matcher.matches
+    matcher = Matcher(submitted.cells, template.cells)  # the student's own id: evidence
+    match_by_cell_id(matcher, matcher.graded)
+    assert matcher.matches[square].how == "cell id"
+
+
+NBGRADER_GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
+
+
+def nbgrader_example(*parts: str) -> str:
+    """A notebook of nbgrader's own example course (nbformat 4.0, no cell ids)."""
+    return (NBGRADER_GUIDE.joinpath(*parts)).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def nbgrader_release() -> nbformat.NotebookNode:
+    nb = nbformat.reads(nbgrader_example("release", "ps1", "problem1.ipynb"), as_version=4)
+    assert nb.nbformat_minor == 0 and all("id" not in c for c in nb.cells)
+    return nb
+
+
+def test_nbgraders_own_example_hand_in_is_matched_by_grade_id(nbgrader_release):
+    submitted = read_submission(nbgrader_example("submitted", "hacker", "ps1", "problem1.ipynb"))
+    result = repair_submission(submitted, nbgrader_release)
+    assert_gradable(result.notebook, nbgrader_release)
+    assert result.flags == []
+    assert not any("matched by" in r.detail for r in result.repairs)  # all found by their grade ids
+    scratch = [c.source for c in submitted.cells if "nbgrader" not in c.metadata]
+    assert [c.source for c in result.notebook.cells if "nbgrader" not in c.metadata] == scratch
+
+
+def test_nbgraders_own_example_stripped_by_colab_is_recovered_without_ids(nbgrader_release):
+    text = nbgrader_example("submitted", "hacker", "ps1", "problem1.ipynb")
+    submitted = read_submission(stripped_json(text))
+    result = repair_submission(submitted, nbgrader_release)
+    assert_gradable(result.notebook, nbgrader_release)
+    assert [c.source for c in result.notebook.cells] == [c.source for c in submitted.cells]
+    assert not any("matched by cell id" in r.detail for r in result.repairs)
+    assert [f for f in result.flags if f.grade_id is None] == []  # recognised as the right notebook
+
+
+def test_nbgraders_own_example_with_commented_out_and_emptied_tests_is_flagged(nbgrader_release):
+    submitted = read_submission(nbgrader_example("submitted", "bitdiddle", "ps1", "problem1.ipynb"))
+    result = repair_submission(submitted, nbgrader_release)
+    assert_gradable(result.notebook, nbgrader_release)
+    assert [f.grade_id for f in result.flags] == ["correct_squares", "squares_invalid_input"]
+    assert result.flags[0].reason.startswith(
+        "the student changed the test cell 'correct_squares' (5 of 5 lines differ, e.g. "
+        "'\"\"\"Check that squares returns the cor...' became '# \"\"\"Check that squares returns the c...'); ")
+    assert result.flags[1].reason.startswith(
+        "the student changed the test cell 'squares_invalid_input' (emptied it: 13 lines removed); ")
+
+
+def test_nbgraders_own_hand_in_with_changed_read_only_cells_is_flagged_for_each():
+    files = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
+    template = nbformat.read(files / "submitted-unchanged.ipynb", as_version=4)
+    assert all("id" not in c for c in template.cells)
+    result = repair_submission(read_submission(files / "submitted-locked-cell-changed.ipynb"), template)
+    assert_gradable(result.notebook, template)
+    assert [(f.grade_id, f.reason.split(" (")[0]) for f in result.flags] == [
+        ("ro1", "the student changed the read-only cell 'ro1'"),
+        ("ro2", "the student changed the read-only cell 'ro2'"),
+    ]
+
+
+# --------------------------------------------------------------------------- 10. the student's cell where a test was
+
+
+SCRATCH = {
+    "one-cell-sharing-a-line": ["x = torch.tensor([2.0])\nprint(cube(x))"],
+    "two-cells-sharing-a-line-each": ["x = torch.tensor([2.0])\nprint(cube(x))",
+                                      ("torch.testing.assert_close(cube(x), torch.tensor([8.0]))\nprint('ok')\n"
+                                       "print(cube(x).shape)")],
+    "the-test-inside-a-longer-cell": [TEST_CUBE + "\nprint('mine')\ny = cube(x) + 1\nprint(y)"],
+}
+
+
+@pytest.mark.parametrize("strip_all", [False, True], ids=["metadata-kept", "colab-stripped"])
+@pytest.mark.parametrize("scratch", SCRATCH.values(), ids=SCRATCH.keys())
+def test_scratch_cell_where_a_deleted_test_was_stays_and_the_test_is_inserted(solved, template, scratch,
+                                                                              strip_all):
+    i = at(solved, "test_cube")
+    mine = [new_code_cell(source) for source in scratch]
+    solved.cells[i:i + 1] = mine
+    if strip_all:
+        for cell in solved.cells:
+            strip(cell)
+    result = repair_submission(solved, template)
+    nb = result.notebook
+    assert_gradable(nb, template)
+    for cell in mine:  # every one of the student's cells, untouched
+        assert [c for c in nb.cells if c.id == cell.id] == [cell]
+    restored = cell_of(nb, "test_cube")
+    assert restored.source == TEST_CUBE and restored.id not in {c.id for c in mine}
+    assert nb.cells[at(nb, "test_cube") + 1: at(nb, "test_cube") + 1 + len(mine)] == mine
+    assert ("restored_cell", "test_cube") in kinds(result)
+    assert result.flags == []
+
+
+def test_a_test_found_by_its_content_elsewhere_still_looks_like_itself(solved, template):
+    test = solved.cells.pop(at(solved, "test_square"))
+    strip(test)
+    solved.cells.append(test)  # moved to the end, metadata lost, source intact
+    result = repair_submission(solved, template)
+    assert_gradable(result.notebook, template)
+    assert at(result.notebook, "test_square") == at(result.notebook, "square") + 1
+    assert kinds(result) == [("metadata", "test_square"), ("moved_cell", "test_square")]
+
+
+# --------------------------------------------------------------------------- 11. locked cells the student changed
+
+
+def test_visible_test_replaced_by_pass_is_flagged_with_what_changed(solved, template):
+    cell_of(solved, "test_square").source = "pass"
+    result = repair_submission(solved, template)
+    assert_gradable(result.notebook, template)
+    assert result.flags == [Flag("test_square", "the student changed the test cell 'test_square' (3 of 3 lines "
+                                                "differ, e.g. 'x = torch.tensor([1.0, -2.0])' became 'pass'); the "
+                                                "instructor's version was put back before grading, so the change "
+                                                "did not count: look at what the student meant by it")]
+    assert result.repairs == []  # nbgrader puts the source back; repair only tells
+
+
+def test_changed_read_only_cell_is_flagged(solved, template):
+    cell_of(solved, "setup").source = "import torch\nDEVICE = 'cuda'"
+    result = repair_submission(solved, template)
+    assert [f.grade_id for f in result.flags] == ["setup"]
+    assert ("(1 of 2 lines differs, e.g. 'DEVICE = 'cpu'' became 'DEVICE = 'cuda'')"
+            in result.flags[0].reason)
+
+
+def test_edited_test_that_lost_its_metadata_is_matched_and_flagged(solved, template):
+    test = cell_of(solved, "test_cube")
+    strip(test)
+    test.source += "\nprint('checked')"
+    result = repair_submission(solved, template)
+    assert_gradable(result.notebook, template)
+    assert cell_of(result.notebook, "test_cube").source == test.source
+    assert [f.grade_id for f in result.flags] == ["test_cube"]
+    assert "(1 line added, e.g. 'print('checked')' was added)" in result.flags[0].reason
+
+
+def test_locked_cells_differing_only_in_whitespace_or_metadata_are_not_flagged(solved, template):
+    test = cell_of(solved, "test_square")
+    test.source = "\n\n" + test.source.replace("\n", "   \r\n\n").replace("x = ", "x  =  ") + "\n\n"
+    setup = cell_of(solved, "setup")
+    setup.source += "\n"
+    strip(setup)
+    strip(cell_of(solved, "test_cube"))
+    result = repair_submission(solved, template)
+    assert_gradable(result.notebook, template)
+    assert result.flags == []
+
+
+def test_student_text_quoted_in_a_flag_carries_no_markup(solved, template):
+    cell_of(solved, "test_cube").source = "<img src=x onerror=alert(1)>"
+    result = repair_submission(solved, template)
+    assert [f.grade_id for f in result.flags] == ["test_cube"]
+    assert "<" not in result.flags[0].reason and ">" not in result.flags[0].reason
+    assert "img src=x" in result.flags[0].reason
 
 
 # --------------------------------------------------------------------------- the course's notebooks

@@ -25,12 +25,15 @@ CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 schema, definitio
 LOCK_KEYS = ("deletable", "editable")
 
 
-def upgrade_format(nb: nbformat.NotebookNode, repairs: list[Repair]) -> None:
-    """Make `nb` nbformat 4.5 with a valid, unique id on every cell; keep all else."""
+def upgrade_format(nb: nbformat.NotebookNode, repairs: list[Repair]) -> tuple[nbformat.NotebookNode, set[str]]:
+    """`nb` as nbformat 4.5 with a valid, unique id on every cell, all else kept; and the ids
+    made up here (for cells that had none, or no valid or unique one), which are no evidence."""
+    before = _version(nb)
+    if nb.get("nbformat") == 3:
+        nb = _from_nbformat_3(nb)
     if nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
-        raise UnreadableNotebook(f"the notebook is in nbformat {nb.get('nbformat')}, not 4; "
+        raise UnreadableNotebook(f"the notebook is in nbformat {nb.get('nbformat')}, not 3 or 4; "
                                  "read it with read_submission, which says what to do")
-    old_minor = nb.get("nbformat_minor", 0)
     nb.nbformat, nb.nbformat_minor = 4, NBFORMAT_MINOR
     if not isinstance(nb.get("metadata"), dict):
         nb.metadata = nbformat.NotebookNode()
@@ -38,20 +41,50 @@ def upgrade_format(nb: nbformat.NotebookNode, repairs: list[Repair]) -> None:
         tidy_cell(cell)
     ids_before = [cell.get("id") for cell in nb.cells]
     for cell in nb.cells:
-        if not (isinstance(cell.get("id"), str) and CELL_ID.match(cell.id)):
+        if not valid_cell_id(cell.get("id")):
             cell.pop("id", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # normalize warns about each id it adds: we record them instead
         _, fixed = normalize(nb)
     nb.cells = fixed["cells"]
-    changed = sum(before != cell.id for before, cell in zip(ids_before, nb.cells))
+    made_up = {cell.id for before_id, cell in zip(ids_before, nb.cells) if before_id != cell.id}
     parts = []
-    if old_minor != NBFORMAT_MINOR:
-        parts.append(f"converted the notebook from nbformat 4.{old_minor} to 4.{NBFORMAT_MINOR}")
-    if changed:
-        parts.append(f"gave {changed} cell{'s' if changed != 1 else ''} a new cell id (missing, invalid or repeated)")
+    if before != f"4.{NBFORMAT_MINOR}":
+        parts.append(f"converted the notebook from nbformat {before} to 4.{NBFORMAT_MINOR}")
+    if made_up:
+        parts.append(f"gave {len(made_up)} cell{'s' if len(made_up) != 1 else ''} a new cell id "
+                     "(missing, invalid or repeated)")
     if parts:
         repairs.append(Repair("format", None, " and ".join(parts)))
+    return nb, made_up
+
+
+def valid_cell_id(value: object) -> bool:
+    """An id the nbformat 4.5 schema accepts; anything else (None too) says nothing about a cell."""
+    return isinstance(value, str) and CELL_ID.fullmatch(value) is not None
+
+
+def _version(nb: nbformat.NotebookNode) -> str:
+    """The notebook's nbformat version as a person writes it: "3", "4.0", ..."""
+    major = nb.get("nbformat")
+    return f"{major}" if major != 4 else f"4.{nb.get('nbformat_minor', 0)}"
+
+
+def _from_nbformat_3(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """nbformat's own upgrade, as `nbgrader update` does it; the cell ids it invents are dropped
+    (they are made again below, and counted as made up)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            upgraded = nbformat.convert(nb, 4)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise UnreadableNotebook(f"the notebook is in nbformat 3 and could not be converted to 4 ({error}); "
+                                 "open it in Jupyter, save it (which upgrades it) and grade that file") from error
+    for cell in upgraded.cells:
+        cell.pop("id", None)
+    for key in ("orig_nbformat", "orig_nbformat_minor"):  # nbformat's own note of the conversion: ours is a Repair
+        upgraded.metadata.pop(key, None)
+    return upgraded
 
 
 def tidy_cell(cell: nbformat.NotebookNode) -> None:

@@ -1,23 +1,27 @@
 """Which submitted cell is which template cell: the `Matcher` and its strategies.
 
 Strongest evidence first: (a) the grade id in a cell's nbgrader metadata;
-(b) its nbformat cell id; (c) for locked cells, the same source, whitespace
+(b) its nbformat cell id, when both sides have a real one (releases saved as
+nbformat 4.0-4.4 have none); (c) for locked cells, the same source, whitespace
 aside; then the template's plain cells as landmarks; (d) position: the
 unmatched cell of the same type between the cells matched before and after;
 last, content: an answer cell that still holds the template's `def` line.
+A locked cell found by position or content must still look like itself both
+ways, so that a scratch cell the student put where it was is never taken for
+it (nbgrader would overwrite the scratch cell with the template's source).
 Matching changes no cell, except that (a) drops grade ids claimed twice or
 unknown to the template.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import nbformat
-
 from ... import cells
 from ...outcome import Flag
+from .formats import valid_cell_id
 from .repairs import Repair
 
 # The stubs the release puts in answer cells (nbgrader_config.py): no evidence of anything.
@@ -51,7 +55,9 @@ class Match:
 class Matcher:
     """Which submitted cell is which template cell."""
 
-    def __init__(self, sub: list, template: list) -> None:
+    def __init__(self, sub: list, template: list, made_up_ids: Iterable[str] = ()) -> None:
+        """`made_up_ids`: ids the repair gave submitted cells that had none; no evidence of anything."""
+        made_up_ids = set(made_up_ids)
         self.sub, self.template = sub, template
         self.graded = [t for t, cell in enumerate(template) if cells.is_nbgrader_cell(cell)]
         self.by_grade_id = {cells.grade_id(template[t]): t for t in self.graded}
@@ -59,6 +65,12 @@ class Matcher:
         self.copies: set[int] = set()  # submitted cells that lost a duplicate claim: never matched
         self.used: set[int] = set()  # submitted cells matched to a template cell
         self.normalized = [normalized(cell.source) for cell in sub]
+        count = Counter(cell.get("id") for cell in template)
+        # An id the template lacks, or repeats, says nothing about which cell is which.
+        self.template_ids = [cell.get("id") if valid_cell_id(cell.get("id")) and count[cell.get("id")] == 1
+                             else None for cell in template]
+        self.sub_ids = [{i for i in (cell.get("id"), cell.metadata.get("id"))  # Colab keeps an id in metadata
+                         if valid_cell_id(i) and i not in made_up_ids} for cell in sub]
 
     def is_free(self, s: int) -> bool:
         return s not in self.copies and s not in self.used
@@ -110,7 +122,7 @@ def match_by_grade_id(matcher: Matcher, repairs: list[Repair]) -> None:
                     f"from cell {s + 1} of the handed-in notebook",
                 ))
             continue
-        keep = _best_claim(matcher.template[t], [matcher.sub[s] for s in subs])
+        keep = _best_claim(matcher, t, subs)
         for i, s in enumerate(subs):
             if i == keep:
                 continue
@@ -124,26 +136,29 @@ def match_by_grade_id(matcher: Matcher, repairs: list[Repair]) -> None:
         matcher.match(t, subs[keep], "grade id")
 
 
-def _best_claim(template_cell: nbformat.NotebookNode, claimants: list) -> int:
-    """Of several cells claiming one grade id, the one to grade (index into `claimants`)."""
+def _best_claim(matcher: Matcher, t: int, subs: list[int]) -> int:
+    """Of several submitted cells claiming template cell t's grade id, the one to grade (index into `subs`)."""
+    template_cell, claimants = matcher.template[t], [matcher.sub[s] for s in subs]
     same_type = [i for i, c in enumerate(claimants) if c.cell_type == template_cell.cell_type] or list(
         range(len(claimants)))
     if cells.is_answer(template_cell):
         return same_type[-1]  # the student's last edit is the later copy
     wanted = normalized(template_cell.source)
     same_source = [i for i in same_type if normalized(claimants[i].source) == wanted] or same_type
-    same_id = [i for i in same_source if claimants[i].get("id") == template_cell.get("id")]
+    same_id = [i for i in same_source if matcher.template_ids[t] in matcher.sub_ids[subs[i]]]
     return (same_id or same_source)[0]
 
 
 def match_by_cell_id(matcher: Matcher, indices: Iterable[int]) -> None:
-    """(b) the nbformat cell id, or the id Colab keeps in the cell's metadata.
+    """(b) the nbformat cell id, or the id Colab keeps in the cell's metadata; a real id on both sides.
 
     Only an answer cell may have changed type (a stray keypress in Jupyter turns it into markdown)."""
     for t in matcher.unmatched(indices):
         tcell = matcher.template[t]
+        if matcher.template_ids[t] is None:
+            continue
         for s, cell in enumerate(matcher.sub):
-            if (tcell.get("id") in (cell.get("id"), cell.metadata.get("id")) and matcher.is_free(s)
+            if (matcher.template_ids[t] in matcher.sub_ids[s] and matcher.is_free(s)
                     and (cell.cell_type == tcell.cell_type or t in matcher.graded and cells.is_answer(tcell))):
                 matcher.match(t, s, "cell id")
                 break
@@ -163,9 +178,10 @@ def match_by_source(matcher: Matcher, indices: Iterable[int]) -> None:
 
 
 def wrong_notebook_flag(matcher: Matcher) -> Flag | None:
-    """A flag when most nbgrader cells went unfound by strong evidence (grade id, cell id, source)."""
-    strong = len(matcher.matches)
-    if matcher.graded and strong * 2 < len(matcher.graded):
+    """A flag when most nbgrader cells, and most cells, went unfound by strong evidence (grade id, cell id,
+    source); the template's instructions found by source vouch for a hand-in that lost its metadata."""
+    strong = sum(t in matcher.matches for t in matcher.graded)
+    if matcher.graded and strong * 2 < len(matcher.graded) and len(matcher.matches) * 2 < len(matcher.template):
         return Flag(None, f"this does not look like the assignment's notebook: only {strong} of the "
                           f"template's {len(matcher.graded)} nbgrader cells were found by metadata, cell "
                           "id or source; check that the student handed in the right file")
@@ -199,10 +215,15 @@ def match_by_position(matcher: Matcher) -> None:
 
 
 def _plausible(matcher: Matcher, t: int, s: int) -> bool:
-    """Any cell may hold a student's answer; a locked cell must still look like itself,
-    or a scratch cell the student put where it was deleted would take its place."""
-    tcell = matcher.template[t]
-    return cells.is_answer(tcell) or key_line_share(tcell.source, matcher.sub[s].source) >= _CONTENT_THRESHOLD
+    """Any cell may hold a student's answer; a locked cell must still look like itself."""
+    return cells.is_answer(matcher.template[t]) or looks_like(matcher.template[t].source, matcher.sub[s].source)
+
+
+def looks_like(template_source: str, source: str) -> bool:
+    """Most of the template cell's lines are there, and most of the cell's lines are the template's:
+    a scratch cell the student put where a test was deleted shares a line or two, no more."""
+    return (key_line_share(template_source, source) >= _CONTENT_THRESHOLD
+            and key_line_share(source, template_source) > _CONTENT_THRESHOLD)
 
 
 def _match_crowded(matcher: Matcher, wanted: list[int], candidates: list[int]) -> None:
@@ -224,6 +245,7 @@ def _match_crowded(matcher: Matcher, wanted: list[int], candidates: list[int]) -
 
 
 def _unique_best(matcher: Matcher, t: int, candidates: list[int]) -> int | None:
+    candidates = [s for s in candidates if _plausible(matcher, t, s)]
     scores = {s: key_line_share(matcher.template[t].source, matcher.sub[s].source) for s in candidates}
     best = max(scores.values(), default=0.0)
     winners = [s for s, score in scores.items() if score == best]
@@ -237,6 +259,6 @@ def match_by_content(matcher: Matcher) -> None:
         if not key_lines(tcell.source):
             continue
         hits = [s for s in matcher.free_cells(tcell.cell_type)
-                if key_line_share(tcell.source, matcher.sub[s].source) == 1.0]
+                if key_line_share(tcell.source, matcher.sub[s].source) == 1.0 and _plausible(matcher, t, s)]
         if len(hits) == 1:
             matcher.match(t, hits[0], "content")

@@ -11,7 +11,7 @@ import nbformat
 
 from ... import cells
 from ...outcome import Flag
-from .formats import CELL_ID, LOCK_KEYS, fresh_id, tidy_cell
+from .formats import LOCK_KEYS, fresh_id, tidy_cell, valid_cell_id
 from .match import Matcher
 from .repairs import Repair
 
@@ -77,7 +77,7 @@ def missing_cells(matcher: Matcher, taken_ids: set[str], repairs: list[Repair],
         tcell = matcher.template[t]
         cell = nbformat.from_dict(copy.deepcopy(tcell))
         tidy_cell(cell)
-        if cell.get("id") in taken_ids or not CELL_ID.match(str(cell.get("id"))):
+        if not valid_cell_id(cell.get("id")) or cell.id in taken_ids:  # a 4.0-4.4 release has no ids
             cell.id = fresh_id(taken_ids)
         taken_ids.add(cell.id)
         missing[t] = cell
