@@ -14,8 +14,6 @@ from pathlib import Path
 # command. No schema the commands validate uses the "iri" formats it checks.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from tqdm import tqdm
-
 from . import collect
 from .course import badges
 from .course import release as selfcheck
@@ -23,11 +21,11 @@ from .course.lessons import execute, stderr_outputs
 from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
 from .nbgrader_cli import NbgraderFailed, nbgrader
-from .outcome import SubmissionOutcome
 from .output import export
 from .pipeline import grade
 from .pipeline.execute import Timeouts
 from .sandbox import Limits, SandboxSettings, SandboxUnavailable, bubblewrap
+from .terminal import Progress, needing_a_person, table
 
 
 def _slugs(names: list[str]) -> list[str]:
@@ -117,7 +115,23 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+GRADED_BUT_FOR_A_PERSON = 3  # exit status: all recorded that could be; some hand-ins need a person
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Settings no kernel can work with, refused before anything is read or written."""
+    for option, value, unit in (("--timeout", args.timeout, "seconds a cell may run"),
+                                ("--total-timeout", args.total_timeout, "seconds a whole submission may run"),
+                                ("--memory", args.memory, "MiB each kernel may use"),
+                                ("--workers", args.workers, "submissions graded at once")):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} {value}: it is the {unit}, so it must be at least 1. Nothing was "
+                             "graded; run the command again with a positive value, or without the option "
+                             "for its default")
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
+    _check_options(args)
     course = _course(args)
     settings = SandboxSettings(enabled=not args.no_sandbox, warm=not args.cold,
                                limits=Limits(memory_bytes=args.memory << 20))
@@ -126,10 +140,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     elif not settings.enabled:
         print("autograder: --no-sandbox: student code runs with your rights, and can read and change "
               "anything you can (the gradebook included)", file=sys.stderr)
-    if args.workers is not None and args.workers < 1:
-        raise ValueError("--workers must be at least 1")
+    cell = args.timeout or course.cell_timeout(Timeouts.cell, unlimited=args.total_timeout)  # the option wins
     progress = Progress()
-    choice = grade.GradeOptions(args.student, Timeouts(args.timeout, args.total_timeout), settings,
+    choice = grade.GradeOptions(args.student, Timeouts(cell, args.total_timeout), settings,
                                 workers=args.workers, dask=args.dask)
     try:
         outcomes = grade.grade_assignment(course, args.assignment, choice, on_done=progress.done,
@@ -144,41 +157,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(table(outcomes))
     print(f"graded notebooks and reports: {course.path('autograded', '*', args.assignment)}; "
           f"grades: {course.db_url}")
-    return 0
-
-
-class Progress:
-    """A progress bar on stderr (tqdm): graded, failed and flagged so far, and the time left."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-        self.recorded = self.failed = self.flagged = 0
-
-    def start(self, how: str, total: int) -> None:
-        print(f"grading {total} submissions ({how})", file=sys.stderr, flush=True)
-        self.bar = tqdm(total=total, unit="hand-in", file=sys.stderr, dynamic_ncols=True, postfix="0 failed, 0 flagged",
-                        bar_format="[{bar:24}] {n_fmt}/{total_fmt} graded{postfix}, {remaining} left")
-
-    def done(self, outcome: SubmissionOutcome) -> None:
-        self.recorded += 1
-        self.failed += bool(outcome.failures)
-        self.flagged += bool(outcome.flags)
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{self.failed} failed, {self.flagged} flagged", refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def table(outcomes: list[SubmissionOutcome]) -> str:
-    rows = [("student", "score", "max", "repairs", "flags", "failures")]
-    for o in outcomes:
-        rows.append((o.student, f"{o.score:g}", f"{o.max_score:g}", str(len(o.repairs)), str(len(o.flags)),
-                     "; ".join(o.failures) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows)
+    unfinished = needing_a_person(outcomes, args.assignment)
+    for line in unfinished:
+        print(line, file=sys.stderr)
+    return GRADED_BUT_FOR_A_PERSON if unfinished else 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -243,10 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", parents=[course], help="repair, run in the sandbox, score and record hand-ins")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
-    p.add_argument("--timeout", type=int, default=120, help="seconds a cell may run (default 120)")
-    p.add_argument("--total-timeout", type=int, default=600,
-                   help="seconds a whole submission may run (default 600)")
-    p.add_argument("--memory", type=int, default=2048, help="memory limit of each kernel in MiB (default 2048)")
+    p.add_argument("--timeout", type=int, default=None,
+                   help=f"seconds a cell may run (default: the course's Execute.timeout, else {Timeouts.cell})")
+    p.add_argument("--total-timeout", type=int, default=Timeouts.total,
+                   help=f"seconds a whole submission may run (default {Timeouts.total})")
+    p.add_argument("--memory", type=int, default=Limits.memory_bytes >> 20,
+                   help=f"memory limit of each kernel in MiB (default {Limits.memory_bytes >> 20})")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without the sandbox, with your rights (only for code you trust)")
     p.add_argument("--workers", type=int, default=None,

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import parse_utc
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's, beside a hand-in: when it was handed in
 
 
 class CourseError(ValueError):
     pass
+
+
+class UnreadableTimestamp(ValueError):
+    """A hand-in's timestamp.txt holds no time nbgrader can read; the message says what to do."""
 
 
 @dataclass
@@ -39,6 +47,35 @@ class Course:
                 f"`nbgrader generate_assignment {assignment}` (or `make release`) first"
             )
         return notebooks
+
+    def cell_timeout(self, default: int, unlimited: int) -> int:
+        """Seconds a cell may run as the course sets it (nbgrader's Execute.timeout): `default` where it
+        sets none, `unlimited` where it sets no limit (None or below 1, as nbclient reads it)."""
+        for section in ("Execute", "ExecutePreprocessor"):  # nbgrader's Execute inherits the second's settings
+            if section in self.config and "timeout" in self.config[section]:
+                value = self.config[section].timeout
+                return value if isinstance(value, int) and value >= 1 else unlimited
+        return default
+
+    def timestamp(self, student: str, assignment: str) -> datetime | None:
+        """When the hand-in was handed in, read as nbgrader reads timestamp.txt (UTC; None: no file,
+        or an empty one); UnreadableTimestamp where nbgrader itself would stop."""
+        path = self.path("submitted", student, assignment) / TIMESTAMP_FILE
+        if not path.is_file():
+            return None
+        what_to_do = (f"no late penalty was applied: correct {path} (e.g. 2024-03-01 14:05:00 UTC) and grade "
+                      f"{student} again, or decide the penalty yourself")
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UnreadableTimestamp(f"{TIMESTAMP_FILE} could not be read ({error}); {what_to_do}") from None
+        if not text:
+            return None
+        try:
+            return parse_utc(text)
+        except (ValueError, OverflowError, TypeError):  # dateutil's ways of refusing
+            raise UnreadableTimestamp(f"{TIMESTAMP_FILE} holds {text[:60]!r}, which is not a time; "
+                                      f"{what_to_do}") from None
 
     def check_assignment(self, assignment: str) -> None:
         with Gradebook(self.db_url, self.dirs.course_id) as gb:

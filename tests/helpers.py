@@ -221,3 +221,180 @@ def read(relpath: str) -> nbformat.NotebookNode:
 def committed_notebooks() -> list[Path]:
     """Lessons, sources and releases: every notebook students or instructors open."""
     return badge_notebooks(REPO_ROOT)
+
+
+# --------------------------------------------------------------------------- other people's nbgrader courses
+
+# nbgrader's own test-suite notebooks and its documentation's example course (see its README.md).
+NBGRADER_SUITE = Path(__file__).parent / "nbgrader_suite"
+
+
+def nbgrader_autograde(course: Path, assignment: str) -> str:
+    """Real `nbgrader autograde ASSIGNMENT --force` in `course`; its log (NbgraderFailed when it fails)."""
+    return nbgrader(course, "autograde", assignment, "--force")
+
+
+def notebook_grades(db_url: str, assignment: str) -> dict[str, dict[tuple[str, str], GradeRow]]:
+    """student -> (notebook, grade cell) -> what the gradebook holds, for every submission."""
+    with Gradebook(db_url) as gb:
+        return {s.student.id: {(nb.name, g.name): GradeRow(g.auto_score, g.manual_score, g.score,
+                                                           g.needs_manual_grade)
+                               for nb in s.notebooks for g in nb.grades}
+                for s in gb.find_assignment(assignment).submissions}
+
+
+def late_penalties(db_url: str, assignment: str) -> dict[str, dict[str, float | None]]:
+    """student -> notebook -> the late-submission penalty the gradebook holds (None: none)."""
+    with Gradebook(db_url) as gb:
+        return {s.student.id: {nb.name: nb.late_submission_penalty for nb in s.notebooks}
+                for s in gb.find_assignment(assignment).submissions}
+
+
+@dataclass(frozen=True)
+class GraderNote:
+    """What autograder.json says of one graded notebook besides its scores."""
+
+    flagged: frozenset[str | None]  # grade ids sent to a person; None: the whole notebook
+    stopped: str | None  # why its run stopped early (tests that did not run score 0)
+
+
+def grader_notes(course: Path, student: str, assignment: str) -> dict[str, GraderNote]:
+    """notebook -> what the grader wrote about it in autograder.json (empty when it wrote none).
+    A notebook it could not grade (`ungraded`) is flagged whole: a person grades every cell."""
+    path = course / "autograded" / student / assignment / "autograder.json"
+    if not path.is_file():
+        return {}
+    return {nb["name"]: GraderNote(frozenset({f.get("grade_id") for f in nb.get("flags", [])}
+                                             | ({None} if nb.get("ungraded") else set())), nb.get("failure"))
+            for nb in json.loads(path.read_text()).get("notebooks", [])}
+
+
+# --------------------------------------------------------------------------- a fault the grader must survive
+
+
+def run_autograder_with(course: Path, setup: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """The real `autograder` command in its own process, after `setup` (Python source) has put a
+    fault into it: for failures of the grader itself, which no hand-in can cause on purpose."""
+    program = f"{setup}\nfrom autograder.cli import main\nraise SystemExit(main({[*args, '--course', str(course)]!r}))"
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+# --------------------------------------------------------------------------- a real browser
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; its chromium-driver puts chromedriver on PATH
+
+
+class HeadlessChromium:
+    """`with HeadlessChromium() as browser`: headless Chromium driven by Selenium, with Debian's
+    browser and driver (nothing downloaded), closed on the way out."""
+
+    def __enter__(self):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        driver = shutil.which("chromedriver")
+        if not (Path(CHROMIUM).exists() and driver):
+            raise RuntimeError(f"the browser tests need {CHROMIUM} and chromedriver: "
+                               "run `sudo apt-get install chromium chromium-driver`")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-extensions", "--window-size=1280,2000"):
+            options.add_argument(flag)
+        self.browser = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+        return self.browser
+
+    def __exit__(self, *exc) -> None:
+        self.browser.quit()
+
+
+# --------------------------------------------------------------------------- an instructor without root
+
+# A real ordinary user: the instructor who grades without sudo, or who owns a course graded with it.
+ORDINARY_USER = "autograder-ci"
+
+# Run as root in a mount namespace of the command's own: each folder on a line of argv[1] (outermost first)
+# becomes an open tmpfs holding what it held, so that the user can reach this Python (pyenv under /root,
+# say) while nothing changes for anyone else. Then exec the command, argv[2:].
+_OPEN_FOLDERS = r'''
+import os, subprocess, sys
+for folder in sys.argv[1].splitlines():
+    held = {}
+    for name in os.listdir(folder):
+        try:
+            held[name] = os.open(os.path.join(folder, name), os.O_PATH)
+        except OSError:
+            continue
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "autograder-test", folder], check=True)
+    for name, fd in held.items():
+        source, target = f"/proc/self/fd/{fd}", os.path.join(folder, name)
+        if os.path.isdir(source):
+            os.mkdir(target)
+        else:
+            open(target, "w").close()
+        subprocess.run(["mount", "--no-canonicalize", "--bind", source, target], check=True, pass_fds=[fd])
+os.execvp(sys.argv[2], sys.argv[2:])
+'''
+
+
+def ordinary_user(name: str = ORDINARY_USER):
+    """The user's passwd entry; as root, the user is made first if missing (useradd --system).
+    Not run as root, the tests' own user is the ordinary one."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid())
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        # another test session may make it at the same moment: then it is there all the same
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                       capture_output=True, check=False)
+        return pwd.getpwnam(name)
+
+
+def give_to(path: Path, user) -> None:
+    """Make what a test made (a course, a folder) the user's, all of it."""
+    for folder, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), user.pw_uid, user.pw_gid)
+    os.lchown(path, user.pw_uid, user.pw_gid)
+
+
+def folder_of(user, prefix: str = "agrl-") -> Path:
+    """A new folder of the user's own under /tmp, which every user can reach (pytest's folders are 0700)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    give_to(folder, user)
+    return folder
+
+
+def _closed_folders(paths: list[Path]) -> list[str]:
+    """Folders above `paths` that others may not enter, outermost first."""
+    closed = set()
+    for path in paths:
+        for folder in reversed(Path(os.path.realpath(path)).parents):
+            if not os.stat(folder).st_mode & 0o001:
+                closed.add(str(folder))
+    return sorted(closed, key=lambda folder: folder.count("/"))
+
+
+def run_autograder_as(user, course: Path, *args: str, env: dict[str, str] | None = None,
+                      timeout: int = 900) -> subprocess.CompletedProcess:
+    """The real `autograder` command run by an ordinary user (runuser), as an instructor without sudo
+    runs it, from the course folder. Not root: the command runs as this process's user."""
+    import autograder
+
+    command = [sys.executable, "-m", "autograder", *args, "--course", str(course)]
+    if os.geteuid() == 0:
+        needed = [Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix), Path(autograder.__file__).parent]
+        command = ["runuser", "-u", user.pw_name, "--", "env", *[f"{k}={v}" for k, v in (env or {}).items()],
+                   *command]
+        closed = _closed_folders(needed)
+        if closed:
+            command = ["unshare", "--mount", "--", sys.executable, "-c", _OPEN_FOLDERS, "\n".join(closed), *command]
+        env = None
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=course,
+                          env=None if env is None else {**os.environ, **env})

@@ -7,6 +7,8 @@ submissions are run only in the sandbox (test_grader_sandbox.py)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -90,6 +92,28 @@ def test_a_kernel_that_exits_is_recorded_and_the_tests_after_it_score_zero(kerne
     done = execute_notebook(nb, kernels, Timeouts(30, 60))
     assert done.failure.startswith("the kernel died while running cell 1")
     assert [errors(c) for c in done.notebook.cells[1:]] == [["NotRun"], ["NotRun"]]
+
+
+def test_a_test_cell_tagged_to_be_skipped_still_runs(kernels):
+    nb = graded_notebook("def double(x):\n    return 3 * x")
+    nb.cells[1].metadata["tags"] = ["skip-execution"]  # nbclient's default tag for cells it skips
+    done = execute_notebook(nb, kernels, Timeouts(30, 60))
+    assert errors(done.notebook.cells[1]) == ["AssertionError"]
+
+
+def test_a_kernel_that_stalls_the_graders_own_requests_is_stopped_at_the_cell_limit(kernels):
+    answer = ("import time\n"
+              "get_ipython().user_expressions = lambda expressions: time.sleep(10**6) if expressions else {}\n"
+              "def double(x):\n    return 2 * x")
+    finished = []
+    worker = threading.Thread(target=lambda: finished.append(
+        execute_notebook(graded_notebook(answer), kernels, Timeouts(cell=3, total=20))), daemon=True)
+    worker.start()
+    worker.join(120)  # a bound for the test itself, far above the 20 s the run may take
+    assert finished, "the run did not end"
+    (done,) = finished
+    assert done.failure and "time limit" in done.failure
+    assert errors(done.notebook.cells[1]) == ["NotRun"]
 
 
 class NoKernels:

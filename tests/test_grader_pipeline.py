@@ -46,6 +46,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
 from autograder.cells import grade_id, index_of
+from autograder.cli import GRADED_BUT_FOR_A_PERSON
 from autograder.course import forgeries
 from autograder.coursedir import open_course
 from autograder.outcome import CellScore, NotebookOutcome, SubmissionOutcome
@@ -163,15 +164,16 @@ def graded(tmp_path_factory) -> Graded:
 
     run = run_autograder(root, "grade", ASSIGNMENT)
     students = sorted(p.name for p in (root / "submitted").iterdir())
-    got = {s: gradebook(root, s) for s in students} if run.returncode == 0 else {}
-    reports = {s: report(root, s) for s in students} if run.returncode == 0 else {}
+    graded_all = run.returncode in (0, GRADED_BUT_FOR_A_PERSON)
+    got = {s: gradebook(root, s) for s in students} if graded_all else {}
+    reports = {s: report(root, s) for s in students} if graded_all else {}
     return Graded(root, run, collected, got, reports, students)
 
 
 @pytest.fixture(scope="module")
 def regraded(graded: Graded):
     """Manual grades set in formgrader, then one student graded again with --student."""
-    assert graded.run.returncode == 0, graded.run.stderr
+    assert graded.run.returncode == GRADED_BUT_FOR_A_PERSON, graded.run.stderr
     set_manual_score(graded.root, "colab", "why", 1.0)
     set_manual_score(graded.root, "colab", "test_double", 1.5)
     others = {s: (graded.root / "autograded" / s / ASSIGNMENT / "autograder.json").stat().st_mtime_ns
@@ -182,7 +184,9 @@ def regraded(graded: Graded):
 
 def test_the_batch_succeeds_although_hand_ins_fail(graded):
     assert [c.returncode for c in graded.collected] == [0, 0], [c.stderr for c in graded.collected]
-    assert graded.run.returncode == 0, graded.run.stderr
+    # 3: graded, but the unreadable file needs a person; the line says who and why
+    assert graded.run.returncode == GRADED_BUT_FOR_A_PERSON, graded.run.stderr
+    assert f"  unreadable: {ASSIGNMENT}: {ASSIGNMENT}.ipynb could not be read" in graded.run.stderr
     assert set(graded.students) == {"honest", "colab", "kaggle", "vscode", "deleted_tests", "moved_test",
                                     "unrelated", "unreadable", "missing", MOODLE_STUDENT, CANVAS_STUDENT}
     table = graded.run.stdout
@@ -258,7 +262,8 @@ def test_an_unreadable_file_is_a_recorded_failure(graded):
     rep = graded.reports["unreadable"]
     assert len(rep["failures"]) == 1
     assert "could not be read" in rep["failures"][0] and "not JSON" in rep["failures"][0], rep["failures"]
-    assert all(graded.grades["unreadable"][gid][0] == 0 for gid in AUTO_CELLS)
+    # no score the grader did not earn: the cells wait for a person
+    assert all(graded.grades["unreadable"][gid][0::2] == (None, True) for gid in AUTO_CELLS)
 
 
 def test_a_missing_notebook_is_a_recorded_failure(graded):
@@ -280,10 +285,10 @@ def test_grading_again_gives_the_same_grades_and_keeps_manual_ones(graded, regra
     again = report(graded.root, "colab")
     for key in ("score", "repairs", "flags", "failures"):
         assert again[key] == graded.reports["colab"][key], key
-    # The manual grades survive. Like nbgrader's autograde, a re-grade sends a manually graded cell
-    # back for review (needs_manual_grade) without touching its manual score.
-    assert before["why"] == (None, None, True) and after["why"] == (None, 1.0, True)
-    assert before["test_double"] == (2.0, None, False) and after["test_double"] == (2.0, 1.5, True)
+    # The manual grades survive, and while the tests say the same, a re-grade leaves a person's
+    # grade as they left it (off the review list).
+    assert before["why"] == (None, None, True) and after["why"] == (None, 1.0, False)
+    assert before["test_double"] == (2.0, None, False) and after["test_double"] == (2.0, 1.5, False)
 
 
 def test_student_grades_only_that_student(graded, regraded):
@@ -408,7 +413,7 @@ def test_export_writes_a_row_per_student(graded, regraded, tmp_path):
     assert "does not look like the assignment's notebook" in rows["unrelated"]["flags"]
     assert "no tiny.ipynb was handed in" in rows["missing"]["failures"]
     assert "could not be read" in rows["unreadable"]["failures"]
-    assert rows["unreadable"][cells[0]] == "0"
+    assert rows["unreadable"][cells[0]] == "" and rows["unreadable"]["score"] == ""  # never a silent 0
     assert rows[MOODLE_STUDENT][cells[1]] == "3"
 
 

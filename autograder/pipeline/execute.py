@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +44,13 @@ class Execution:
     flags: list[Flag] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def started(self) -> bool:
+        """False when no kernel started (or took the grader's guard), so no student code ran.
+
+        Read from the flag, which crosses a Dask cluster with the rest of the Execution."""
+        return Flag(None, NOT_STARTED) not in self.flags
+
 
 def _error_output(name: str, text: str):
     return nbformat.v4.new_output("error", ename=name, evalue=text, traceback=[f"{name}: {text}"])
@@ -68,10 +76,14 @@ class GuardedRun:
     def timeout_for(self, cell) -> int:
         return max(1, int(min(self.cell_timeout, self.deadline - time.monotonic())))
 
-    async def _silent(self, code: str, expressions: dict | None = None) -> dict:
+    async def _silent(self, code: str, expressions: dict | None = None, seconds: float | None = None) -> dict:
+        """The grader's own request, bounded like a cell: student code can make the kernel stall it."""
         kc = self.client.kc
         msg_id = kc.execute(code, silent=True, store_history=False, user_expressions=expressions or {})
-        reply = await self.client.async_wait_for_reply(msg_id)
+        try:
+            reply = await asyncio.wait_for(self.client.async_wait_for_reply(msg_id), seconds or self.timeout_for(None))
+        except asyncio.TimeoutError:
+            raise CellTimeoutError("the kernel did not answer the grader in time") from None
         return reply["content"] if reply else {}
 
     async def _check_guard(self, cell) -> None:
@@ -86,14 +98,15 @@ class GuardedRun:
                                    + "); the grader put it back before this test"))
 
     async def before_cell(self, cell, cell_index: int) -> None:
-        self.current = cell_index
-        if self.deadline - time.monotonic() <= 0:
-            raise CellTimeoutError("the submission ran out of time")
-        if not self.installed:
-            content = await self._silent(self.guard.install_code())
+        if not self.installed:  # before `current` is set: a kernel that fails here ran no student code
+            # importing torch & co. for the snapshot may take longer than a cell may: the whole budget
+            content = await self._silent(self.guard.install_code(), seconds=max(1.0, self.deadline - time.monotonic()))
             if content.get("status") != "ok":
                 raise RuntimeError(f"the grader could not prepare the kernel: {content.get('evalue', content)}")
             self.installed = True
+        self.current = cell_index
+        if self.deadline - time.monotonic() <= 0:
+            raise CellTimeoutError("the submission ran out of time")
         if is_test(cell):
             await self._check_guard(cell)
 
@@ -134,18 +147,23 @@ def execute_notebook(nb: nbformat.NotebookNode, kernels: KernelSource, timeouts:
     run = GuardedRun(GuardSession(), started + timeouts.total, timeouts.cell)
     failure = None
     try:
+        # timeout bounds nbclient's own waits outside cells; no tag a student can set skips a cell
         client = NotebookClient(nb, km=kernel.manager, allow_errors=True, interrupt_on_timeout=False,
-                                record_timing=False, **run.hooks())
+                                record_timing=False, timeout=timeouts.cell, skip_cells_with_tag=secrets.token_hex(16),
+                                **run.hooks())
         run.client = client
         client.kc = kernel.connect()
         client.execute()
     except CellTimeoutError:
         limit = "the whole submission's" if time.monotonic() - started >= timeouts.total - 1 else "a cell's"
-        failure = f"cell {run.current} ran past {limit} time limit and was stopped"
+        failure = (f"cell {run.current} ran past {limit} time limit and was stopped" if run.current is not None
+                   else f"the kernel was not ready before {limit} time limit ran out")
     except DeadKernelError:
+        where = f"while running cell {run.current}" if run.current is not None else "before the first cell"
         cause = ("it went over the sandbox's memory limit" if kernel.out_of_memory()
-                 else "the code exited the kernel, crashed it, or went over a limit")
-        failure = f"the kernel died while running cell {run.current} ({cause})"
+                 else "the code exited the kernel, crashed it, or went over a limit" if run.current is not None
+                 else "it crashed or went over a limit as it started")
+        failure = f"the kernel died {where} ({cause})"
     except (RuntimeError, asyncio.TimeoutError, OSError) as error:
         where = f"at cell {run.current}" if run.current is not None else "before the first cell"
         failure = f"the run stopped {where}: {error}"

@@ -7,8 +7,15 @@ place. Submissions go through it in parallel (`workers` threads, each waiting
 on its kernel); execute runs in a sandbox here or on a Dask cluster
 (runners.py). Only the calling thread records, one student at a time and one
 transaction each, so the gradebook has a single writer (SQLite never locks)
-and is never half-written. A submission that fails is recorded with its
-reason and the batch goes on.
+and is never half-written.
+
+No student gets a 0 because the grader failed, and the batch always goes on:
+a hand-in the student's code stopped is recorded with its reason (tests that
+did not run score 0, as in nbgrader); one the grader could not grade goes to
+a person with no score; one whose kernel did not start, or whose grades could
+not be written, is not recorded at all (its earlier grades stand) and is
+listed to be graded again. Before any hand-in, one kernel is started and runs
+a line, so that settings no kernel can work with touch nothing.
 """
 
 from __future__ import annotations
@@ -26,15 +33,15 @@ from pathlib import Path
 
 import nbformat
 
-from ..coursedir import Course, CourseError
+from ..coursedir import Course, CourseError, UnreadableTimestamp
 from ..handin import UnreadableNotebook, read_submission
-from ..outcome import NotebookOutcome, SubmissionOutcome
+from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
 from ..sandbox import SandboxSettings, kernel_source
 from .execute import Timeouts
 from .record import record_grades, write_autograded
 from .repair import repair_submission
 from .runners import DaskRunner, LocalRunner, Runner
-from .sanitize import nbgrader_resources, sanitize, scan_flags
+from .sanitize import GRADER_LANGUAGE, foreign_kernel, nbgrader_resources, sanitize, scan_flags
 from .score import score
 
 log = logging.getLogger(__name__)
@@ -66,7 +73,8 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
     try:
         submitted = read_submission(path)
     except UnreadableNotebook as error:
-        outcome.failure = f"{template_path.name} could not be read: {error}"
+        # The file may be the student's doing, but only a person can tell what they handed in.
+        outcome.ungraded = f"{template_path.name} could not be read: {error}"
         return outcome
 
     repaired = repair_submission(submitted, nbformat.read(template_path, as_version=4))
@@ -75,10 +83,18 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
 
     resources = nbgrader_resources(course.db_url, assignment, name, student)
     nb = sanitize(repaired.notebook, course.config, resources)
+    outcome.ungraded = foreign_kernel(nb)
+    if outcome.ungraded:
+        outcome.notebook = nb  # unrun, for the person who grades it in formgrader
+        return outcome
     outcome.flags += scan_flags(nb)
 
     execution = runner.run(nb)
-    outcome.failure, outcome.seconds = execution.failure, execution.seconds
+    outcome.seconds = execution.seconds
+    if not execution.started:
+        outcome.regrade = execution.failure
+        return outcome
+    outcome.failure = execution.failure
     outcome.flags += execution.flags
     outcome.notebook, outcome.scores = score(execution.notebook, course.config, resources)
     return outcome
@@ -91,17 +107,35 @@ def grade_submission(course: Course, assignment: str, student: str, templates: l
         try:
             notebooks.append(grade_notebook(course, assignment, student, template, runner))
         except Exception as error:
-            log.exception("grading %s's %s failed", student, template.name)
-            notebooks.append(NotebookOutcome(template.stem, None, failure=f"the grader could not grade it: "
+            log.debug("grading %s's %s failed", student, template.name, exc_info=True)  # for a bug report
+            notebooks.append(NotebookOutcome(template.stem, None, ungraded=f"the grader could not grade it: "
                                              f"{type(error).__name__}: {error}"))
-    return SubmissionOutcome(student, assignment, notebooks)
+    outcome = SubmissionOutcome(student, assignment, notebooks)
+    try:
+        outcome.timestamp = course.timestamp(student, assignment)
+    except UnreadableTimestamp as error:
+        outcome.timestamp_problem = str(error)
+        for notebook in notebooks:  # so that formgrader shows it where the grades are
+            notebook.flags.append(Flag(None, str(error)))
+    return outcome
 
 
 def record(course: Course, outcome: SubmissionOutcome) -> None:
+    """autograded/ files, then the gradebook (one transaction), then nbgrader's late penalty."""
     folder = course.path("autograded", outcome.student, outcome.assignment)
     write_autograded(folder, outcome)
-    submitted = course.path("submitted", outcome.student, outcome.assignment)
-    record_grades(course.db_url, outcome, course.dirs.get_existing_timestamp(str(submitted)))
+    outcome.totals = record_grades(course.db_url, outcome, course.config)
+
+
+def record_or_say_why(course: Course, outcome: SubmissionOutcome) -> None:
+    """Record a graded hand-in; one that could not be graded or written keeps its earlier grades."""
+    if outcome.grade_again:
+        return  # no student code ran: its earlier grades are truer than none
+    try:
+        record(course, outcome)
+    except Exception as error:  # one student's files or rows; the others are still recorded
+        log.debug("recording %s's grades failed", outcome.student, exc_info=True)  # for a bug report
+        outcome.record_error = f"its grades could not be recorded ({type(error).__name__}: {error})"
 
 
 @contextlib.contextmanager
@@ -134,6 +168,32 @@ def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
     return scratch
 
 
+class KernelsUnavailable(ValueError):
+    """No kernel could start and run a line with the run's settings: nothing was graded or recorded."""
+
+
+TRIAL_ATTEMPTS = 2  # a kernel start can fail once by bad luck (a busy host); twice is the settings
+
+
+def check_kernels(runner: Runner, options: GradeOptions) -> None:
+    """Start one kernel the way every hand-in's will start, and run one line in it, before any
+    hand-in is touched: settings no kernel can work with stop the run here, with nothing recorded."""
+    failure = None
+    for _ in range(TRIAL_ATTEMPTS):
+        trial = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")], metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": GRADER_LANGUAGE}})
+        execution = runner.run(trial)
+        failure = execution.failure or (None if execution.started else "it did not start")
+        if failure is None:
+            return
+    raise KernelsUnavailable(
+        f"no kernel could start and run one line with these settings (memory limit "
+        f"{options.sandbox.limits.memory_bytes >> 20} MiB, {options.timeouts.cell} s a cell): {failure}. "
+        "Nothing was graded or recorded. Raise the limit (--memory, --timeout) or check the sandbox, "
+        "and run the command again."
+    )
+
+
 def _runner(options: GradeOptions, data_dir: Path | None) -> Runner:
     if options.dask:
         return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
@@ -153,6 +213,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
             _runner(options, _data_files(course, assignment, Path(scratch))) as runner:
+        check_kernels(runner, options)
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:
             on_start(f"{runner.note}; {workers} at a time", len(students))
@@ -162,7 +223,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
             for future in as_completed(futures):
                 outcome = future.result()
                 with _interrupts_deferred():
-                    record(course, outcome)  # here only: one writer
+                    record_or_say_why(course, outcome)  # here only: one writer
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)

@@ -1,24 +1,37 @@
 """The record stage, the only writer: a student's graded notebooks go to
 autograded/ (where formgrader and nbgrader generate_feedback read them) and
-their grades into nbgrader's gradebook, in one transaction per student."""
+their grades into nbgrader's gradebook, in one transaction per student; then
+nbgrader's own AssignLatePenalties, as `nbgrader autograde` runs it after the
+grades are saved.
+
+What a person decided stands: a manual score is never touched, and a cell a
+person graded is not sent back for review unless the tests now say something
+different about it. A notebook the grader could not grade is recorded with no
+score (auto_score None), never as 0."""
 
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, SubmittedAssignment
+from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import compute_checksum
 from sqlalchemy.exc import SAWarning
 
 from ..cells import checksum, grade_id, is_answer, is_task
 from ..files import write_atomically
-from ..outcome import NotebookOutcome, SubmissionOutcome
+from ..outcome import NotebookOutcome, SubmissionOutcome, Totals
+from .sanitize import nbgrader_resources
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did
 REPORT_TAG = "autograder-report"
+# nbgrader's late-penalty messages ("... is 9000 seconds late") repeat what the table shows.
+NBGRADER_LOG = logging.getLogger("autograder.nbgrader")
+NBGRADER_LOG.setLevel(logging.ERROR)
 
 
 def read_report(folder: Path) -> dict | None:
@@ -31,6 +44,8 @@ def read_report(folder: Path) -> dict | None:
 def report_cell(outcome: NotebookOutcome) -> nbformat.NotebookNode | None:
     """A note at the top of the graded notebook: what the grader repaired, flagged or could not run."""
     lines = []
+    if outcome.ungraded:
+        lines.append(f"**Not graded automatically:** {outcome.ungraded}. A person grades this notebook.")
     if outcome.failure:
         lines.append(f"**The run stopped early:** {outcome.failure}. Tests that did not run score 0.")
     if outcome.repairs:
@@ -58,20 +73,59 @@ def write_autograded(folder: Path, outcome: SubmissionOutcome) -> None:
     write_atomically(folder / REPORT_FILE, json.dumps(outcome.report(), indent=2).encode())
 
 
-def record_grades(db_url: str, outcome: SubmissionOutcome, timestamp=None) -> None:
-    """All of a student's grades for the assignment in one commit, or none of them."""
+def record_grades(db_url: str, outcome: SubmissionOutcome, config=None) -> Totals:
+    """All of a student's grades for the assignment in one commit, or none of them; then the late
+    penalty under the course's `config`; returns what the gradebook then holds."""
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
         # nbgrader's ORM code predates SQLAlchemy 2 and makes it warn while it autoflushes
         warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(outcome.student)
-        gb.update_or_create_submission(outcome.assignment, outcome.student, timestamp=timestamp)
+        when = {"timestamp": outcome.timestamp} if outcome.timestamp else {}  # as nbgrader: none keeps the last
+        gb.update_or_create_submission(outcome.assignment, outcome.student, **when)
         try:
             for nb_outcome in outcome.notebooks:
                 record_notebook(gb, outcome, nb_outcome)
+                if outcome.timestamp_problem:  # no penalty from a time nobody could read: a person decides
+                    gb.find_submission_notebook(nb_outcome.name, outcome.assignment,
+                                                outcome.student).late_submission_penalty = None
             gb.db.commit()
         except Exception:
             gb.db.rollback()
             raise
+    if not outcome.timestamp_problem:
+        assign_late_penalties(db_url, outcome, config)
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        return submission_totals(gb.find_submission(outcome.assignment, outcome.student))
+
+
+def assign_late_penalties(db_url: str, outcome: SubmissionOutcome, config=None) -> None:
+    """nbgrader's AssignLatePenalties for each notebook, with the course's settings (penalty method, plugin)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        for nb_outcome in outcome.notebooks:
+            resources = nbgrader_resources(db_url, outcome.assignment, nb_outcome.name, outcome.student)
+            AssignLatePenalties(config=config, log=NBGRADER_LOG)(nbformat.v4.new_notebook(), resources)
+
+
+def submission_totals(submission: SubmittedAssignment) -> Totals:
+    """A submission's total the way nbgrader's export counts it (a person's score wins over the tests',
+    the late penalty comes off, never below 0), or None while a test the grader could not run awaits a person."""
+    grades, answers = [], set()
+    for notebook in submission.notebooks:
+        grades += notebook.grades
+        answers |= {(notebook.name, cell.name) for cell in notebook.notebook.solution_cells}
+    untested = any(g.auto_score is None and g.manual_score is None and (g.notebook.name, g.name) not in answers
+                   for g in grades)
+    penalty = submission.late_submission_penalty or 0.0
+    score = None if untested else max(0.0, submission.score - penalty)
+    return Totals(score, submission.max_score, penalty, sum(bool(g.needs_manual_grade) for g in grades))
+
+
+def _needs_a_person(grade, auto_score: float | None, flagged: bool) -> bool:
+    if grade.manual_score is not None:  # a person's grade stands unless the tests now say otherwise
+        return auto_score != grade.auto_score
+    return auto_score is None or flagged
 
 
 def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: NotebookOutcome) -> None:
@@ -80,16 +134,23 @@ def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Noteb
     flagged = nb_outcome.flags_by_cell([cell.name for cell in notebook.grade_cells])
     for cell in notebook.grade_cells:
         grade = gb.find_grade(cell.name, nb_outcome.name, outcome.assignment, outcome.student)
-        # A notebook that could not be graded at all scores 0 (nbgrader does the same for a
-        # missing notebook); the failure says why, in the table, the report and the export.
-        grade.auto_score = found[cell.name].auto_score if cell.name in found else 0.0
-        grade.needs_manual_grade = (grade.manual_score is not None or grade.auto_score is None
-                                    or cell.name in flagged)
+        # Not graded: no score, a person grades it. Nothing handed in: 0, as nbgrader gives a missing notebook.
+        auto = None if nb_outcome.ungraded else found[cell.name].auto_score if cell.name in found else 0.0
+        grade.needs_manual_grade = _needs_a_person(grade, auto, cell.name in flagged)
+        grade.auto_score = auto
+    for gid, comment in _comments(nb_outcome, flagged, notebook).items():
+        gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student).auto_comment = comment
+
+
+def _comments(nb_outcome: NotebookOutcome, flagged: dict[str, list[str]], notebook) -> dict[str, str | None]:
+    """Each answer cell's comment in formgrader: "No response." as nbgrader writes it, and the flags."""
+    if nb_outcome.notebook is None:  # nothing to place reasons by: every answer cell says why
+        reasons = [f"Flagged by the autograder: {r}" for r in nb_outcome.notebook_reasons]
+        return {cell.name: "\n".join(reasons) or None for cell in notebook.solution_cells + notebook.task_cells}
     source_cells = {c.name for c in notebook.source_cells}
-    cells = nb_outcome.notebook.cells if nb_outcome.notebook is not None else []
     last_answer = None
     notes: dict[str, list[str]] = {}
-    for cell in cells:
+    for cell in nb_outcome.notebook.cells:
         gid = grade_id(cell)
         if gid and is_answer(cell):
             last_answer = gid
@@ -98,11 +159,12 @@ def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Noteb
             target = gid if is_answer(cell) else last_answer
             if target:
                 notes.setdefault(target, []).extend(f"[{gid}] {r}" if target != gid else r for r in flagged[gid])
-    for cell in cells:
+    comments = {}
+    for cell in nb_outcome.notebook.cells:
         gid = grade_id(cell)
         if not (gid and (is_answer(cell) or is_task(cell)) and gid in source_cells):
             continue
-        comment = gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student)
         blank = checksum(cell) == compute_checksum(cell) and not is_task(cell)
         parts = (["No response."] if blank else []) + [f"Flagged by the autograder: {r}" for r in notes.get(gid, [])]
-        comment.auto_comment = "\n".join(parts) or None
+        comments[gid] = "\n".join(parts) or None
+    return comments

@@ -1,6 +1,7 @@
 """The sanitize stage: nbgrader's own preprocessors put the instructor's cells
-back (tests with their hidden parts, read-only cells, points), then the scan
-reads what the student wrote. Nothing here runs student code."""
+back (tests with their hidden parts, read-only cells, points, the kernelspec),
+then the scan reads what the student wrote, and a notebook for a kernel the
+grader does not run is sent to a person. Nothing here runs student code."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..outcome import Flag
 from .scan import scan_source
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
+GRADER_LANGUAGE = "python"  # every kernel the grader starts is python3 (autograder.sandbox)
 
 
 def nbgrader_resources(db_url: str, assignment: str, notebook: str, student: str) -> dict:
@@ -46,3 +48,16 @@ def scan_flags(nb) -> list[Flag]:
             where = f"answer cell '{grade_id(cell)}'" if grade_id(cell) else "a cell the student added"
             found += [f"{where}, {finding.sentence()}" for finding in scan_source(cell.source)]
     return flags
+
+
+def foreign_kernel(nb) -> str | None:
+    """Why the notebook cannot be run by the grader's Python kernel (its kernelspec, as the
+    instructor's source notebook set it, is another language's); None when it can."""
+    spec = nb.metadata.get("kernelspec") or {}
+    language = spec.get("language") or ("python" if str(spec.get("name", "python")).startswith("python")
+                                         else "unknown language")
+    if str(language).lower() == GRADER_LANGUAGE:
+        return None
+    name = spec.get("display_name") or spec.get("name") or language
+    return (f"the notebook is for the {name} kernel ({language}), and the grader runs Python only; it was not "
+            "run: grade it by hand in formgrader, or with `nbgrader autograde` where that kernel is installed")
