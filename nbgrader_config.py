@@ -28,3 +28,23 @@ c.IgnorePattern.pattern = (
     r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*(?:\n|\Z)"
     r"(?:(?!Traceback \(most recent call last\)|\w*(?:Error|Exception)\b)[^\n]*(?:\n|\Z))*)+\Z"
 )
+
+# `nbgrader autograde` and formgrader's Autograde button, in a course graded by
+# `autograder grade` (autograder/nbgrader_hooks.py): student code runs only in
+# the autograder's sandbox (nbgrader's own Execute would run it with your
+# rights), what that run flags reaches formgrader, the graded notebook is made
+# inert and kept under 10 MiB, and a submission `autograder grade` graded is
+# never autograded over (its repairs, flags and autograder.json would be lost).
+# Named as strings: nbgrader imports them only when it autogrades.
+c.Autograde.exporter_class = "autograder.nbgrader_hooks.GuardedExporter"
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_hooks.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.nbgrader_hooks.SaveFlags",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.nbgrader_hooks.Present",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,3 +103,14 @@ def open_course(root: Path) -> Course:
     dirs = CourseDirectory(config=config)
     dirs.root = str(root)
     return Course(root, config, dirs)
+
+
+def copy_release_files(release: Path, dest: Path) -> Path | None:
+    """The assignment's files besides notebooks, from the release (never from source/, which has
+    solutions), copied into `dest` for the kernels; None when there are none."""
+    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"] if release.is_dir() else []
+    for path in files:
+        target = dest / path.relative_to(release)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return dest if files else None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import signal
 import tempfile
 import threading
@@ -33,11 +32,12 @@ from pathlib import Path
 
 import nbformat
 
-from ..coursedir import Course, CourseError, UnreadableTimestamp
+from ..coursedir import Course, CourseError, UnreadableTimestamp, copy_release_files
 from ..handin import UnreadableNotebook, read_submission
 from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
 from ..sandbox import SandboxSettings, kernel_source
 from .execute import Timeouts
+from .present import present
 from .record import record_grades, write_autograded
 from .repair import repair_submission
 from .runners import DaskRunner, LocalRunner, Runner
@@ -97,6 +97,8 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
     outcome.failure = execution.failure
     outcome.flags += execution.flags
     outcome.notebook, outcome.scores = score(execution.notebook, course.config, resources)
+    for note in present(outcome.notebook):  # student HTML inert, size bounded: what people will open
+        log.info("%s's %s: %s", student, name, note)
     return outcome
 
 
@@ -155,19 +157,6 @@ def _interrupts_deferred():
         raise KeyboardInterrupt
 
 
-def _data_files(course: Course, assignment: str, scratch: Path) -> Path | None:
-    """The assignment's files besides notebooks, from the release (never from source/, which has solutions)."""
-    release = course.path("release", ".", assignment)
-    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
-    if not files:
-        return None
-    for path in files:
-        dest = scratch / path.relative_to(release)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-    return scratch
-
-
 class KernelsUnavailable(ValueError):
     """No kernel could start and run a line with the run's settings: nothing was graded or recorded."""
 
@@ -212,7 +201,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
                           f"{course.path('submitted', '*', assignment)}: collect it first")
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
-            _runner(options, _data_files(course, assignment, Path(scratch))) as runner:
+            _runner(options, copy_release_files(course.path("release", ".", assignment), Path(scratch))) as runner:
         check_kernels(runner, options)
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:

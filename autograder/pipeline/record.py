@@ -25,6 +25,7 @@ from sqlalchemy.exc import SAWarning
 from ..cells import checksum, grade_id, is_answer, is_task
 from ..files import write_atomically
 from ..outcome import NotebookOutcome, SubmissionOutcome, Totals
+from .inert import inert_markdown
 from .sanitize import nbgrader_resources
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did
@@ -56,7 +57,8 @@ def report_cell(outcome: NotebookOutcome) -> nbformat.NotebookNode | None:
         lines += [f"- {flag.reason}" for flag in outcome.flags]
     if not lines:
         return None
-    cell = nbformat.v4.new_markdown_cell("### Grader's report\n\n" + "\n".join(lines))
+    # reasons can quote what the student wrote: rendered in feedback and formgrader, so made inert
+    cell = nbformat.v4.new_markdown_cell(inert_markdown("### Grader's report\n\n" + "\n".join(lines)))
     cell.metadata["tags"] = [REPORT_TAG]
     return cell
 
@@ -139,7 +141,11 @@ def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Noteb
         grade.needs_manual_grade = _needs_a_person(grade, auto, cell.name in flagged)
         grade.auto_score = auto
     for gid, comment in _comments(nb_outcome, flagged, notebook).items():
-        gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student).auto_comment = comment
+        gb.find_comment(gid, nb_outcome.name, outcome.assignment, outcome.student).auto_comment = (
+            inert_markdown(comment) if comment else None)
+    if nb_outcome.flags or nb_outcome.ungraded:
+        # formgrader's Flagged? column; never cleared here, so a person's own flag survives re-grading
+        gb.find_submission_notebook(nb_outcome.name, outcome.assignment, outcome.student).flagged = True
 
 
 def _comments(nb_outcome: NotebookOutcome, flagged: dict[str, list[str]], notebook) -> dict[str, str | None]:
