@@ -4,7 +4,7 @@ Builds K honest submissions of one assignment (the instructor's solution,
 handed in by K students: every tool must give every one full marks), then
 times, each on a fresh copy of the course:
 
-  nbgrader     `nbgrader autograde ASSIGNMENT` (a new kernel per notebook, no sandbox)
+  nbgrader     `nbgrader autograde ASSIGNMENT` as plain nbgrader runs it (a new kernel per notebook, no sandbox)
   cold 1       `autograder grade --workers 1 --cold` (a new sandboxed interpreter per notebook)
   warm 1       `autograder grade --workers 1` (kernels forked from a warm sandbox)
   warm 2       `autograder grade --workers 2`
@@ -58,6 +58,13 @@ def fresh_copy(course: Path, name: str) -> Path:
     copy = course.parent / name
     shutil.copytree(course, copy)
     return copy
+
+
+def plain_nbgrader(course: Path) -> None:
+    """nbgrader's own autograde, as other courses run it: without this course's sandboxed hooks."""
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("\nfor name in ('autograde_preprocessors', 'exporter_class'):\n"
+                     "    c.Autograde.pop(name, None)\n")
 
 
 def scores(course: Path, assignment: str) -> dict[str, float]:
@@ -119,6 +126,8 @@ def main() -> int:
         seconds, agreed = {}, {}
         for name, command in runs.items():
             copy = fresh_copy(course, name.replace(" ", "-"))
+            if name == "nbgrader":
+                plain_nbgrader(copy)
             print(f"timing {name}: {' '.join(command[1:] if name != 'nbgrader' else command)} ...", flush=True)
             seconds[name] = timed(command, copy)
             agreed[name] = scores(copy, args.assignment)
