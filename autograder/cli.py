@@ -20,6 +20,7 @@ from .course import release as selfcheck
 from .course.lessons import execute, stderr_outputs
 from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
+from .files import give_to_course_owner
 from .nbgrader_cli import NbgraderFailed, nbgrader
 from .output import export
 from .pipeline import grade
@@ -111,6 +112,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
         raise CourseError(f"no release notebooks for {args.assignment!r} in {course.root / 'release'}: "
                           f"generate them with `nbgrader generate_assignment {args.assignment}` first")
     report = collect.collect(course.root, args.assignment, Path(args.path), sorted(templates), templates)
+    for placed in report.placed:
+        give_to_course_owner(placed.dest.parent, course.root)
     print(collect.format_report(report))
     return 0
 
@@ -167,6 +170,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     course = _course(args)
     extra = [f"--student={s}" for s in args.student]
     nbgrader(course.root, "generate_feedback", args.assignment, "--force", *extra)
+    give_to_course_owner(course.root / "feedback", course.root)
     print(f"feedback written to {course.path('feedback', '*', args.assignment)}")
     return 0
 
@@ -180,6 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text)
+        give_to_course_owner(Path(args.output), course.root)
         print(f"{len(text.splitlines()) - 1} rows written to {args.output}")
     return 0
 
@@ -187,7 +192,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .output import report  # matplotlib loads only for this command
 
-    path = report.write_report(_course(args), args.assignment, Path(args.output) if args.output else None)
+    course = _course(args)
+    path = report.write_report(course, args.assignment, Path(args.output) if args.output else None)
+    give_to_course_owner(path, course.root)
     print(f"report written to {path}")
     return 0
 

@@ -2,7 +2,10 @@
 
 Every attack is handed in as a student of a tiny real nbgrader course and graded
 by the real `autograder grade` command with the real sandbox (bubblewrap,
-resource limits, an unprivileged user). One grading run covers a whole group of
+resource limits, an unprivileged user), in each of its modes: as root with warm
+kernels and with cold ones (a user id and a cgroup per kernel), and rootless, run
+by a real ordinary user (a user namespace per kernel). Where a mode keeps an attack
+out another way, the test says which. One grading run covers a whole group of
 attackers plus honest students before and after them; the tests then read what
 each attack saw (it prints it, and the autograded notebook keeps the output),
 what the grader recorded (autograder.json, the gradebook, the final table) and
@@ -20,6 +23,7 @@ import secrets
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -35,14 +40,18 @@ from helpers import (
     POINTS,
     WARM_SANDBOX_MARK,
     copy_course,
+    folder_of,
+    give_to,
     gradebook_grades,
     graded_notebook,
     grader_report,
     hand_in_notebook,
     make_course,
+    ordinary_user,
     printed,
     processes_with,
     run_autograder,
+    run_autograder_as,
     sqlite_url,
     submit,
 )
@@ -59,6 +68,7 @@ TOTAL_TIMEOUT = 16
 FULL_MARKS = POINTS["test_double"] + POINTS["test_derivative"]  # "why" is graded by a person
 SECRET_VARIABLE = "AUTOGRADER_TEST_SECRET"
 MiB = 1 << 20
+OVERFLOW_ID = 65534  # what a user namespace shows for an id it does not map
 
 DOUBLE = "def double(x):\n    return 2 * x\n"
 DERIVATIVE = ("def derivative(f, x):\n    x = x.detach().clone().requires_grad_(True)\n"
@@ -155,6 +165,23 @@ for pid in (p for p in os.listdir("/proc") if p.isdigit()):
 _report("processes", processes)
 ls = subprocess.run(["ls", "-A", "/"], capture_output=True, text=True)
 _report("ls /", [ls.returncode, ls.stdout.split()])
+
+# The instructor's keyring (keys go by user id), and memory that no process maps.
+import ctypes, platform
+libc = ctypes.CDLL(None, use_errno=True)
+def _outcome(result):
+    return "allowed" if result >= 0 else os.strerror(ctypes.get_errno())
+keyctl = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+_report("keyctl", _outcome(libc.syscall(keyctl, 0, -3, 0)) if keyctl else "unknown machine")  # the session keyring
+try:
+    os.close(os.memfd_create("probe"))
+    _report("memfd", "allowed")
+except OSError as error:
+    _report("memfd", error.strerror)
+shm = libc.shmget(0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+_report("sysv shm", _outcome(shm))
+if shm >= 0:
+    libc.shmctl(shm, 0, None)  # IPC_RMID
 '''
 
 # Rewrites the gradebook if it can find it: zeroes every grade, leaves a mark.
@@ -220,8 +247,8 @@ hog = bytearray(8 << 30)
 '''
 MEMORY_DERIVATIVE = DERIVATIVE + "hog = torch.ones(8 << 30, dtype=torch.uint8)\n"
 
-# Children each try to hold 512 MiB at once. The sandbox's cgroup caps them together: past the cap
-# the kernel's OOM killer ends some, so the survivors hold no more than the limit.
+# Children each try to hold 512 MiB at once. The sandbox's cgroup (or, rootless without one, the grader's
+# memory watch) caps them together: past the cap some are killed, so the survivors hold no more than the limit.
 MEMORY_FAN = r'''
 import os, time
 children = []
@@ -229,6 +256,7 @@ for _ in range(5):
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(r)
         try:
             block = b"\1" * (512 << 20)
             os.write(w, b"y")
@@ -237,7 +265,9 @@ for _ in range(5):
         time.sleep(60)
         os._exit(0)
     children.append(pid)
+    os.close(w)  # a child killed before it answers closes the pipe: the read ends
     os.read(r, 1)
+    os.close(r)
 time.sleep(1)
 held = sum(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in children)
 print("FAN", held * 512)
@@ -455,9 +485,33 @@ ATTACKERS: dict[str, Callable[[dict], dict[str, str]]] = {
 HONEST = ["a_honest", "i_after_fork_bomb", "z_honest"]
 
 
+@dataclass(frozen=True)
+class Grader:
+    """The real `autograder grade` in one mode: as root, with warm kernels (the default) or cold ones
+    (--cold), or rootless, run by an ordinary user (runuser)."""
+
+    mode: str
+    env: dict[str, str]  # what it runs with: TMPDIR, the secret, (rootless) the user's home
+    user: Any = None  # the ordinary user who runs it, rootless
+
+    @property
+    def options(self) -> list[str]:
+        return ["--cold"] if self.mode == "cold" else []
+
+    def grade(self, course: Path, *args: str) -> subprocess.CompletedProcess:
+        args = ("grade", ASSIGNMENT, *self.options, "--timeout", str(CELL_TIMEOUT),
+                "--total-timeout", str(TOTAL_TIMEOUT), *args)
+        if self.mode == "rootless":
+            return run_autograder_as(self.user, course, *args, env=self.env, timeout=600)
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in self.env.items():
+                mp.setenv(name, value)
+            return run_autograder(course, *args, timeout=600)
+
+
 @dataclass
 class Batch:
-    mode: str  # "warm": kernels forked from a warm sandbox (the default); "cold": a new sandbox each
+    grader: Grader
     course: Path
     stdout: str
     stderr: str
@@ -468,6 +522,10 @@ class Batch:
     listener: Listener
     values: dict
 
+    @property
+    def mode(self) -> str:
+        return self.grader.mode
+
     def nb(self, student: str) -> nbformat.NotebookNode:
         return graded_notebook(self.course, student)
 
@@ -476,10 +534,6 @@ class Batch:
 
     def probe(self) -> dict:
         return dict(json.loads(line) for line in printed(self.nb("b_probe"), "PROBE"))
-
-    @property
-    def options(self) -> list[str]:
-        return ["--cold"] if self.mode == "cold" else []
 
     @property
     def launcher(self) -> str:
@@ -517,40 +571,58 @@ def lingering(tag: str, wait: float = 10) -> list[int]:
     return sorted(map(int, left))
 
 
-@pytest.fixture(scope="module", params=["warm", "cold"])
+@pytest.fixture(scope="module", params=["warm", "cold", "rootless"])
 def batch(request, pristine, tmp_path_factory, listener, private_tmp) -> Batch:
     bubblewrap()  # the sandbox must be available: these tests are about it
     mode = request.param
-    course = copy_course(pristine, tmp_path_factory, f"sandbox-{mode}")
-    home = Path.home()
+    secret = secrets.token_hex(16)
+    env = {SECRET_VARIABLE: secret, "TMPDIR": str(private_tmp)}
+    if mode == "rootless":
+        # the instructor without sudo: an ordinary user grading a course of theirs, with a home of theirs
+        user = ordinary_user()
+        place = folder_of(user)
+        course, home = place / "course", place / "home"
+        shutil.copytree(pristine, course)
+        home.mkdir()
+        (home / "notes.txt").write_text("the instructor's own notes\n")
+        grader = Grader(mode, {**env, "HOME": str(home)}, user)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("the root sandbox (a user id and a cgroup per kernel) needs root: run the tests as root")
+        place = None
+        course = copy_course(pristine, tmp_path_factory, f"sandbox-{mode}")
+        home = Path.home()
+        grader = Grader(mode, env)
     home_file = next((str(p) for p in sorted(home.iterdir()) if p.is_file()), str(home / ".bashrc"))
     values = {
         "COURSE": str(course), "HOST_HOME": str(home), "HOST_HOME_FILE": home_file,
         "TESTS_DIR": str(Path(__file__).parent),
         "TCP_PORT": listener.tcp_port, "UDP_PORT": listener.udp_port,
-        "SECRET": secrets.token_hex(16), "NET_SECRET": secrets.token_hex(16),
+        "SECRET": secret, "NET_SECRET": secrets.token_hex(16),
     }
     for student in HONEST:
         submit(course, student, hand_in_notebook(course))
     for student, answers in ATTACKERS.items():
         submit(course, student, hand_in_notebook(course, answers(values)))
-    limits = ("--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT),
-              *(["--cold"] if mode == "cold" else []))
+    if place is not None:
+        give_to(place, grader.user)
+        give_to(private_tmp, grader.user)
     started = time.monotonic()
-    with pytest.MonkeyPatch.context() as mp, DiskWatch(course, private_tmp) as disk:
-        mp.setenv(SECRET_VARIABLE, values["SECRET"])
-        mp.setenv("TMPDIR", str(private_tmp))
-        result = run_autograder(course, "grade", ASSIGNMENT, *limits, timeout=600)
+    with DiskWatch(course, private_tmp) as disk:
+        result = grader.grade(course)
         stdout = result.stdout
-        unlucky = [s for s in HONEST + list(ATTACKERS) if s != "i_after_fork_bomb"
-                   and any(sign in f for f in grader_report(course, s)["failures"] for sign in BAD_LUCK)]
-        if result.returncode == 0 and unlucky:
-            again = run_autograder(course, "grade", ASSIGNMENT, *limits, *[f"--student={s}" for s in unlucky])
-            stdout += again.stdout
+        # bad luck: a kernel that did not start is not recorded (exit 3), one that died starting is
+        unlucky = [s for s in HONEST + list(ATTACKERS) if s != "i_after_fork_bomb" and (
+                   not (course / "autograded" / s / ASSIGNMENT / "autograder.json").is_file()
+                   or any(sign in f for f in grader_report(course, s)["failures"] for sign in BAD_LUCK))]
+        if result.returncode in (0, 3) and unlucky:
+            stdout += grader.grade(course, *[f"--student={s}" for s in unlucky]).stdout
     # a cold sandbox names its run folder (in TMPDIR) on its command line; a warm kernel is its zygote's fork
     tag = WARM_SANDBOX_MARK.decode() if mode == "warm" else str(private_tmp)
-    return Batch(mode, course, stdout, result.stderr, result.returncode, time.monotonic() - started, disk.drop,
-                 lingering(tag), listener, values)
+    yield Batch(grader, course, stdout, result.stderr, result.returncode, time.monotonic() - started, disk.drop,
+                lingering(tag), listener, values)
+    if place is not None:
+        shutil.rmtree(place, ignore_errors=True)
 
 
 def test_batch_finishes_with_status_0_and_lists_every_failure(batch):
@@ -732,7 +804,8 @@ def test_disk_writes_are_bounded(batch):
     for where in ("many files here", "many files in /tmp"):
         written, error = result[where]
         assert error == "No space left on device" and written <= limits.disk_bytes - limits.file_bytes, where
-    assert result["/dev/shm"] == [0, "Permission denied"]
+    # root: /dev is root's; rootless: what bwrap made is the kernel's user's, so it is read-only
+    assert result["/dev/shm"] == [0, "Read-only file system" if batch.mode == "rootless" else "Permission denied"]
     assert batch.disk_drop < 300 * MiB
     assert autoscore(batch.course, "g_disk") == FULL_MARKS
 
@@ -742,10 +815,10 @@ def run_dir_filler(batch, private_tmp) -> tuple[str, int, int]:
     """Graded on its own, after the batch: (what it printed, returncode, host disk drop)."""
     student = "y_run_dir"
     submit(batch.course, student, hand_in_notebook(batch.course, {"double": RUN_DIR_FILLER + DOUBLE}))
-    with pytest.MonkeyPatch.context() as mp, DiskWatch(private_tmp) as disk:
-        mp.setenv("TMPDIR", str(private_tmp))
-        result = run_autograder(batch.course, "grade", ASSIGNMENT, "--student", student, *batch.options,
-                                "--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT))
+    if batch.grader.user is not None:
+        give_to(batch.course / "submitted" / student, batch.grader.user)
+    with DiskWatch(private_tmp) as disk:
+        result = batch.grader.grade(batch.course, "--student", student)
     (wrote,) = printed(graded_notebook(batch.course, student), "WROTE")
     return wrote, result.returncode, disk.drop
 
@@ -829,11 +902,38 @@ def test_the_graders_environment_does_not_leak(batch):
 def test_the_kernel_runs_as_an_unprivileged_user(batch):
     probe = batch.probe()
     uid, euid, gid, egid, groups = probe["ids"]
-    assert uid == euid and gid == egid and uid >= FIRST_UID and gid >= FIRST_UID
-    assert groups == []
+    assert uid == euid and gid == egid
+    if batch.mode == "rootless":  # the instructor's own user, in a user namespace of the kernel's own
+        assert (uid, gid) == (batch.grader.user.pw_uid, batch.grader.user.pw_gid) and uid != 0
+        assert set(groups) <= {gid, OVERFLOW_ID}  # groups the namespace does not map show as nobody's
+    else:  # a user of its own, leased for this kernel only
+        assert uid >= FIRST_UID and gid >= FIRST_UID
+        assert groups == []
     inheritable, permitted, effective, _bounding, ambient = probe["capabilities"]
     assert inheritable == permitted == effective == ambient == "0000000000000000"
-    assert probe["setuid"] == "PermissionError"
+    # rootless, root is no user at all in the kernel's namespace: EINVAL rather than EPERM
+    assert probe["setuid"] == ("OSError" if batch.mode == "rootless" else "PermissionError")
+
+
+def test_a_rootless_kernel_may_not_use_the_keyring_or_memory_that_no_process_maps(batch):
+    tried = {call: batch.probe()[call] for call in ("keyctl", "memfd", "sysv shm")}
+    if batch.mode == "rootless":  # the instructor's keys go by its user id; no cgroup counts such memory
+        assert tried == dict.fromkeys(tried, "Operation not permitted")
+    else:  # as root: a user id of its own, and a cgroup that counts all of its memory
+        assert tried == dict.fromkeys(tried, "allowed")
+
+
+def test_the_first_line_says_how_kernels_run_and_which_limits_hold(batch):
+    first = batch.stderr.splitlines()[0]
+    memory = f"memory ({Limits().memory_bytes >> 20} MiB)"
+    if batch.mode == "rootless":
+        assert "rootless" in first and "a new interpreter per submission" in first
+        assert ("a cgroup of yours caps each sandbox's " + memory in first
+                or "no cgroup here: memory is limited per process and watched for each sandbox as a whole" in first)
+    else:
+        assert "root: each kernel its own user" in first
+        assert ("forked from a warm sandbox" if batch.mode == "warm" else "a new interpreter per submission") in first
+        assert "a cgroup caps each sandbox's " + memory in first or "no cgroup here" in first
 
 
 # --------------------------------------------------------------------------- why the sandbox is needed

@@ -44,6 +44,7 @@ from autograder.pipeline.execute import Timeouts, execute_notebook
 from autograder.pipeline.runners import warm_sandboxes_on_this_worker
 from autograder.sandbox import Limits, bubblewrap, bwrap_args
 from autograder.sandbox.warm import WarmKernels
+from autograder.sandbox.warm_kernel import alive
 
 pytestmark = pytest.mark.slow
 
@@ -249,7 +250,6 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
     students = [f"s{n:02d}" for n in range(8)]
     for student in students:
         submit(course, student, hand_in_notebook(course, {"double": SLOW_DOUBLE}))
-    others = frozenset(_zygotes(wait=0))  # e.g. the Dask workers' warm sandboxes, alive for the module
     # Ctrl-C as at a terminal, even when this test runs in the background (`make test &`), where the
     # shell starts everything with SIGINT ignored: a signal with a handler here is default after exec
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -263,6 +263,8 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
     while not list((course / "autograded").glob(f"*/{ASSIGNMENT}/autograder.json")):
         assert grade.poll() is None and time.monotonic() < deadline, "no student was graded"
         time.sleep(0.1)
+    ours = _descendants(grade.pid, processes_with(WARM_SANDBOX_MARK))  # not other graders' on this machine
+    assert ours, "the grader's warm sandbox was not found"
     grade.send_signal(signal.SIGINT)
     _, stderr = grade.communicate(timeout=60)
     assert grade.returncode == 130, stderr[-2000:]
@@ -272,7 +274,7 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
     assert 1 <= len(recorded) < len(students)
     for student, cells in recorded.items():  # all of a student's grades, or none
         assert cells == {"test_double": 2, "test_derivative": 3, "why": None}, student
-    assert not _zygotes(besides=others), "the warm sandbox outlived the interrupted grader"
+    assert not _alive(ours), "the warm sandbox outlived the interrupted grader"
 
     again = run_autograder(course, "grade", ASSIGNMENT, "--workers", "2")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -280,13 +282,32 @@ def test_an_interrupted_run_leaves_whole_grades_and_can_be_run_again(pristine, t
                                                  for s in students}
 
 
-def _zygotes(wait: float = 10, besides: frozenset = frozenset()) -> set[str]:
-    """Warm sandboxes' processes (a zygote and its kernels share its command line), but `besides`."""
-    deadline = time.monotonic() + wait  # a pid namespace takes a moment to empty
+def _descendants(ancestor: int, pids: set[str]) -> set[str]:
+    """Those of `pids` that descend from `ancestor`."""
+    def parent(pid: str) -> str | None:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        return stat.rsplit(")", 1)[1].split()[1]
+
+    found = set()
+    for pid in pids:
+        up = pid
+        while up not in (None, "0", "1") and up != str(ancestor):
+            up = parent(up)
+        if up == str(ancestor):
+            found.add(pid)
+    return found
+
+
+def _alive(pids: set[str], wait: float = 10) -> set[str]:
+    """Those of `pids` still running after `wait` seconds at most (a pid namespace takes a moment to empty)."""
+    deadline = time.monotonic() + wait
     while True:
-        found = processes_with(WARM_SANDBOX_MARK) - besides
-        if not found or time.monotonic() > deadline:
-            return found
+        left = {pid for pid in pids if alive(int(pid))}
+        if not left or time.monotonic() > deadline:
+            return left
         time.sleep(0.2)
 
 

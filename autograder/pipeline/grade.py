@@ -33,15 +33,17 @@ from pathlib import Path
 import nbformat
 
 from ..coursedir import Course, CourseError, UnreadableTimestamp, copy_release_files
+from ..files import give_to_course_owner
 from ..handin import UnreadableNotebook, read_submission
 from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
 from ..sandbox import SandboxSettings, kernel_source
+from ..sandbox.kernels import KERNEL_LANGUAGE, KERNEL_NAME
 from .execute import Timeouts
 from .present import present
 from .record import record_grades, write_autograded
 from .repair import repair_submission
 from .runners import DaskRunner, LocalRunner, Runner
-from .sanitize import GRADER_LANGUAGE, foreign_kernel, nbgrader_resources, sanitize, scan_flags
+from .sanitize import foreign_kernel, nbgrader_resources, sanitize, scan_flags
 from .score import score
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,10 @@ def record(course: Course, outcome: SubmissionOutcome) -> None:
     """autograded/ files, then the gradebook (one transaction), then nbgrader's late penalty."""
     folder = course.path("autograded", outcome.student, outcome.assignment)
     write_autograded(folder, outcome)
+    give_to_course_owner(folder, course.root)  # after sudo: the instructor's files, not root's
     outcome.totals = record_grades(course.db_url, outcome, course.config)
+    if course.db_url.startswith("sqlite:///"):
+        give_to_course_owner(Path(course.db_url.removeprefix("sqlite:///")), course.root)
 
 
 def record_or_say_why(course: Course, outcome: SubmissionOutcome) -> None:
@@ -170,7 +175,7 @@ def check_kernels(runner: Runner, options: GradeOptions) -> None:
     failure = None
     for _ in range(TRIAL_ATTEMPTS):
         trial = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")], metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": GRADER_LANGUAGE}})
+            "kernelspec": {"name": KERNEL_NAME, "display_name": "Python 3", "language": KERNEL_LANGUAGE}})
         execution = runner.run(trial)
         failure = execution.failure or (None if execution.started else "it did not start")
         if failure is None:

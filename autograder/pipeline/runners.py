@@ -22,8 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..sandbox import KernelSource, Limits, SandboxSettings, bubblewrap
-from ..sandbox.warm import WarmKernels
+from ..sandbox import KernelSource, Limits, SandboxSettings, kernel_source
 from .execute import Execution, Timeouts, execute_notebook
 
 MEMORY_SHARE = 0.8  # of the memory available, what sandboxes at their limit may fill
@@ -121,7 +120,7 @@ class DaskRunner(Runner):
 
 # On a Dask worker: one warm sandbox per assignment's data and limits, kept
 # for the worker's life, since the same assignment comes many times.
-_worker_kernels: dict[tuple, WarmKernels] = {}
+_worker_kernels: dict[tuple, KernelSource] = {}
 _worker_lock = threading.Lock()
 
 
@@ -131,7 +130,7 @@ def warm_sandboxes_on_this_worker() -> int:
         return len(_worker_kernels)
 
 
-def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> WarmKernels:
+def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> KernelSource:
     digest = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:16]
     folder = None
     if data:
@@ -144,7 +143,7 @@ def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> WarmKernels:
     key = (digest, limits)
     with _worker_lock:
         if key not in _worker_kernels:
-            kernels = WarmKernels(bubblewrap(), limits, folder)
+            kernels = kernel_source(SandboxSettings(limits=limits), folder)  # rootless where not root
             atexit.register(kernels.close)
             _worker_kernels[key] = kernels
         return _worker_kernels[key]

@@ -15,10 +15,10 @@ from nbgrader.preprocessors import (
 
 from ..cells import grade_id, is_locked, is_test
 from ..outcome import Flag
+from ..sandbox.kernels import KERNEL_LANGUAGE
 from .scan import scan_source
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
-GRADER_LANGUAGE = "python"  # every kernel the grader starts is python3 (autograder.sandbox)
 
 
 def nbgrader_resources(db_url: str, assignment: str, notebook: str, student: str) -> dict:
@@ -56,7 +56,7 @@ def foreign_kernel(nb) -> str | None:
     spec = nb.metadata.get("kernelspec") or {}
     language = spec.get("language") or ("python" if str(spec.get("name", "python")).startswith("python")
                                          else "unknown language")
-    if str(language).lower() == GRADER_LANGUAGE:
+    if str(language).lower() == KERNEL_LANGUAGE:
         return None
     name = spec.get("display_name") or spec.get("name") or language
     return (f"the notebook is for the {name} kernel ({language}), and the grader runs Python only; it was not "

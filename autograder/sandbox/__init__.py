@@ -1,15 +1,19 @@
 """The sandbox a submission's kernel runs in, behind one small interface
 (kernels.KernelSource): bwrap_args.py finds bubblewrap and builds its command lines, host.py holds
-what the host lends each sandbox (uid lease, cgroup, tmpfs), cold.py and
-warm.py are the two ways of starting a sandboxed kernel, and inside/ holds the
+what the host lends each sandbox as root (uid lease, cgroup, tmpfs), cold.py and
+warm.py are the two ways of starting a sandboxed kernel as root, rootless.py the
+way without root (with pidns.py and memory_watch.py), and inside/ holds the
 stdlib-only programs that run first inside it.
 
-`kernel_source` is the one place that decides how kernels run.
+`kernel_source` is the one place that decides how kernels run: as root, each
+kernel gets a user id and cgroup of its own (warm or cold); as anyone else, a
+rootless sandbox of its own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from .bwrap_args import SandboxUnavailable, bubblewrap
 from .cold import ColdKernels
 from .kernels import Kernel, KernelSource, KernelStartFailed, PlainKernels
 from .limits import Limits
+from .rootless import RootlessKernels
 from .warm import WarmKernels
 
 __all__ = ["Kernel", "KernelSource", "KernelStartFailed", "Limits", "SandboxSettings", "SandboxUnavailable",
@@ -33,10 +38,13 @@ class SandboxSettings:
 
 
 def kernel_source(settings: SandboxSettings, data_dir: Path | None) -> KernelSource:
-    """Where a grading run's kernels come from: warm if asked and possible, else cold, or plain."""
+    """Where a grading run's kernels come from: plain if asked; without root, rootless;
+    as root, warm if asked and possible, else cold."""
     if not settings.enabled:
         return PlainKernels(data_dir)
     bwrap = bubblewrap()
+    if os.geteuid() != 0:
+        return RootlessKernels(bwrap, settings.limits, data_dir, warm_asked=settings.warm)
     if settings.warm:
         try:
             return WarmKernels(bwrap, settings.limits, data_dir)

@@ -1,12 +1,13 @@
 """bubblewrap: finding a working one, and the command line every sandbox starts
 from (no network, the system and this Python read-only, a small /tmp).
 
-What the kernel sees is decided here and in the mounts cold.py and warm.py
-add: never the gradebook, source/, other hand-ins or the home folder.
+What the kernel sees is decided here and in the mounts cold.py, warm.py and
+rootless.py add: never the gradebook, source/, other hand-ins or the home folder.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -14,11 +15,17 @@ import sys
 from pathlib import Path
 
 from .inside.common import INSIDE_MOUNT
+from .kernels import AUTOGRADE_ENVIRONMENT
 from .limits import Limits
 
 WORKDIR = "/submission"  # the kernel's working folder, inside the sandbox
 DATA_MOUNT = "/assignment-data"  # the assignment's data files, read-only, copied to WORKDIR
 INSIDE_DIR = Path(__file__).parent / "inside"  # the scripts that run inside, mounted at INSIDE_MOUNT
+# A rootless sandbox: a user namespace of its own, in which the kernel may not make another one
+# (there it would be root, and could mount a tmpfs that no limit counts).
+USER_NAMESPACE = ("--unshare-user", "--disable-userns")
+# Last in a rootless sandbox: what bwrap made (the root, /dev) is the kernel's own user's, so read-only.
+SEAL = ["--remount-ro", "/", "--remount-ro", "/dev"]
 
 
 class SandboxUnavailable(RuntimeError):
@@ -26,7 +33,8 @@ class SandboxUnavailable(RuntimeError):
 
 
 def bubblewrap() -> str:
-    """Path of a working bwrap, or SandboxUnavailable saying how to get one."""
+    """Path of a bwrap that works here, as root or as an ordinary user (in a user namespace),
+    or SandboxUnavailable saying how to get one."""
     path = shutil.which("bwrap")
     if path is None:
         raise SandboxUnavailable(
@@ -34,20 +42,32 @@ def bubblewrap() -> str:
             "Install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
             "bubblewrap`), or pass --no-sandbox to grade without one (only for code you trust)."
         )
-    if os.geteuid() != 0:
+    rootless = os.geteuid() != 0
+    probe = subprocess.run([path, *(["--unshare-user"] if rootless else []), "--ro-bind", "/", "/",
+                            "--unshare-net", "--unshare-pid", "true"], capture_output=True, text=True, check=False)
+    if probe.returncode == 0:
+        return path
+    if rootless:
         raise SandboxUnavailable(
-            "the sandbox gives each kernel its own unprivileged user and limits, which needs root: "
-            "run `autograder grade` with sudo, or pass --no-sandbox (only for code you trust)."
+            f"bubblewrap cannot create a sandbox as an ordinary user here ({probe.stderr.strip()}): this "
+            "system does not let users create user namespaces. Ask an administrator to allow them (Debian: "
+            "`sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04: `sysctl "
+            "kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile for bwrap), or run "
+            "`sudo .venv/bin/autograder grade ...`, or pass --no-sandbox (only for code you trust)."
         )
-    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
-                           capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        raise SandboxUnavailable(
-            f"bubblewrap is installed but cannot create a sandbox here ({probe.stderr.strip()}). "
-            "In a container, allow namespaces (e.g. docker --privileged or a seccomp profile permitting "
-            "unshare), or pass --no-sandbox (only for code you trust)."
-        )
-    return path
+    raise SandboxUnavailable(
+        f"bubblewrap is installed but cannot create a sandbox here ({probe.stderr.strip()}). "
+        "In a container, allow namespaces (e.g. docker --privileged or a seccomp profile permitting "
+        "unshare), or pass --no-sandbox (only for code you trust)."
+    )
+
+
+@functools.cache
+def can_disable_user_namespaces(bwrap: str) -> bool:
+    """Whether this bwrap (0.8 or later) can forbid the sandbox to make user namespaces of its own."""
+    probe = subprocess.run([bwrap, *USER_NAMESPACE, "--ro-bind", "/", "/", "true"], capture_output=True,
+                           check=False)
+    return probe.returncode == 0
 
 
 def read_only_roots() -> list[str]:
@@ -73,16 +93,19 @@ def _environment() -> list[str]:
         "--setenv", "PYTHONNOUSERSITE", "1",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--setenv", "OMP_NUM_THREADS", "1",
+        *[arg for name, value in AUTOGRADE_ENVIRONMENT.items() for arg in ("--setenv", name, value)],
     ]
 
 
-def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool = True) -> list[str]:
-    """The sandbox both kinds of kernel start in: no network, the system and this
-    Python read-only, a small /tmp, and `shared_dir` (the kernel's sockets) at its own path."""
+def bwrap_base(bwrap: str, limits: Limits, shared_dir: str | None, unshare_cgroup: bool = True,
+               user_namespace: tuple[str, ...] = ()) -> list[str]:
+    """The sandbox every kind of kernel starts in: no network, the system and this Python
+    read-only, a small /tmp, and `shared_dir` (the kernel's sockets, as root) at its own path."""
     roots = read_only_roots()
+    shared = [shared_dir] if shared_dir else []
     mounts: list[str] = []
     made = {"/tmp"}
-    for path in roots + [shared_dir]:
+    for path in roots + shared:
         for parent in _ancestors(path):
             if parent not in made:
                 # bwrap makes missing parents 0700; the kernel's user must traverse them
@@ -91,7 +114,7 @@ def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool
     for path in roots:
         mounts += ["--ro-bind", path, path]
     return [
-        bwrap,
+        bwrap, *user_namespace,
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
         *(["--unshare-cgroup-try"] if unshare_cgroup else []),
         "--die-with-parent", "--new-session", "--hostname", "sandbox",
@@ -100,7 +123,7 @@ def bwrap_base(bwrap: str, limits: Limits, shared_dir: str, unshare_cgroup: bool
         "--symlink", "usr/sbin", "/sbin",
         "--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp",
         *mounts,
-        "--bind", shared_dir, shared_dir,
+        *[arg for path in shared for arg in ("--bind", path, path)],
         *_environment(),
     ]
 

@@ -23,9 +23,9 @@ from jupyter_client import AsyncKernelManager
 from traitlets import Any
 
 from .bwrap_args import DATA_MOUNT, WORKDIR, bwrap_base, data_mount, inside_mount
-from .host import Cgroup, UidLease, small_tmpfs, unmount
+from .host import Cgroup, UidLease, root_note, small_tmpfs, unmount
 from .inside.common import INSIDE_MOUNT
-from .kernels import Kernel, start_manager
+from .kernels import KERNEL_NAME, Kernel, start_manager
 from .limits import Limits
 
 
@@ -70,10 +70,13 @@ class SandboxKernelManager(AsyncKernelManager):
 class ColdKernels:
     """A fresh sandboxed interpreter per submission, with its own uid, cgroup and socket folder."""
 
-    note = "kernels: a new interpreter per submission"
+    kernel_name = KERNEL_NAME
 
     def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None) -> None:
         self.bwrap, self.limits, self.data_dir = bwrap, limits, data_dir
+        probe = Cgroup(limits.memory_bytes, limits.processes)  # can this host give us cgroups?
+        probe.destroy()
+        self.note = root_note("a new interpreter per submission", limits, bool(probe.paths))
 
     def start(self) -> Kernel:
         lease = UidLease()
@@ -92,7 +95,7 @@ class ColdKernels:
             shutil.rmtree(run_dir, ignore_errors=True)
 
         spec = SandboxSpec(str(run_dir), str(self.data_dir) if self.data_dir else None, lease.uid, self.limits)
-        manager = SandboxKernelManager(kernel_name="python3", transport="ipc", ip=f"{run_dir}/kernel",
+        manager = SandboxKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=f"{run_dir}/kernel",
                                        sandbox=spec, bwrap=self.bwrap, cgroup=cgroup)
         manager.connection_file = f"{run_dir}/connection.json"
         start_manager(manager, release)

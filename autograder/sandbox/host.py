@@ -9,6 +9,8 @@
 
 Each piece degrades to nothing where the host does not offer it (no cgroup
 controllers, no mount rights); the rlimits set in the sandbox still apply.
+Without root only a cgroup is lent, where one is delegated to the user
+(`delegated_cgroup`); rootless.py needs nothing else from here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+
+from .limits import Limits
 
 FIRST_UID = 61000
 UID_COUNT = 1000
@@ -77,11 +81,13 @@ class UidLease:
 
 
 class Cgroup:
-    """Memory and process caps for a whole sandbox; `paths` is empty where the host has none."""
+    """Memory and process caps for a whole sandbox; `paths` is empty where the host has none.
+    `parent`: a cgroup v2 folder delegated to this user (rootless), instead of the root's."""
 
-    def __init__(self, memory_bytes: int, processes: int) -> None:
+    def __init__(self, memory_bytes: int, processes: int, parent: Path | None = None) -> None:
         self.paths: list[Path] = []
-        settings = self._layout(memory_bytes, processes)
+        settings = (self._layout(memory_bytes, processes) if parent is None
+                    else {parent / f"autograder-{uuid.uuid4().hex}": _v2_caps(memory_bytes, processes)})
         for folder, values in settings.items():
             try:
                 folder.mkdir()
@@ -97,7 +103,7 @@ class Cgroup:
         name = f"autograder-{uuid.uuid4().hex}"
         unified = CGROUP_ROOT / "cgroup.controllers"
         if unified.is_file() and {"memory", "pids"} <= set(unified.read_text().split()):
-            return {CGROUP_ROOT / name: {"memory.max": memory_bytes, "memory.swap.max": 0, "pids.max": processes}}
+            return {CGROUP_ROOT / name: _v2_caps(memory_bytes, processes)}
         memory, pids = CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"
         if memory.is_dir() and pids.is_dir():
             return {memory / name: {"memory.limit_in_bytes": memory_bytes}, pids / name: {"pids.max": processes}}
@@ -134,6 +140,40 @@ class Cgroup:
                     folder.rmdir()
                 except OSError:
                     time.sleep(0.05)
+
+
+def root_note(kernels: str, limits: Limits, cgroup: bool) -> str:
+    """The first line of `autograder grade` as root: how kernels start, and which limits hold."""
+    mib = limits.memory_bytes >> 20
+    caps = (f"a cgroup caps each sandbox's memory ({mib} MiB) and processes ({limits.processes})" if cgroup
+            else f"no cgroup here: memory is limited per process ({mib} MiB), processes per kernel's user "
+                 f"({limits.processes})")
+    return f"kernels: {kernels}; root: each kernel its own user; {caps}"
+
+
+def _v2_caps(memory_bytes: int, processes: int) -> dict[str, int]:
+    return {"memory.max": memory_bytes, "memory.swap.max": 0, "pids.max": processes}
+
+
+def delegated_cgroup(uid: int | None = None, own: Path = Path("/proc/self/cgroup"),
+                     root: Path = CGROUP_ROOT) -> Path | None:
+    """The cgroup v2 folder, above this process's own, that is delegated to `uid` (systemd
+    does so for each user's session) with memory and pids caps for its children; None where
+    there is none, as in most containers and JupyterHub servers."""
+    uid = os.geteuid() if uid is None else uid
+    try:
+        mine = next(line[3:] for line in own.read_text().splitlines() if line.startswith("0::"))
+    except (OSError, StopIteration):
+        return None
+    # a cgroup holding processes may not give its children caps: look above ours
+    for folder in (root / mine.strip("/")).parents:
+        if folder == root or root not in folder.parents:
+            break
+        with contextlib.suppress(OSError):
+            if ((folder / "cgroup.procs").stat().st_uid == uid
+                    and {"memory", "pids"} <= set((folder / "cgroup.subtree_control").read_text().split())):
+                return folder
+    return None
 
 
 def small_tmpfs(folder: Path, uid: int, size: str = "1m") -> bool:

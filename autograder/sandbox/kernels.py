@@ -4,13 +4,15 @@ one started `Kernel` per submission, and the kernel gives back what it held
 when released.
 
 The execute stage knows nothing else about sandboxes; the backends live in
-cold.py and warm.py, and `autograder.sandbox.kernel_source` picks one.
+cold.py, warm.py (as root) and rootless.py, and `autograder.sandbox.kernel_source`
+picks one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -21,13 +23,22 @@ from typing import Protocol
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from .host import Cgroup
-
 log = logging.getLogger(__name__)
 
 # What nbclient gives a kernel it starts itself: no IPython history file.
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 STARTUP_SECONDS = 60  # nbclient's own startup_timeout
+# The kernelspec every source runs: this Python's ipykernel, whatever sandbox it is in.
+KERNEL_NAME = "python3"
+KERNEL_LANGUAGE = "python"  # of KERNEL_NAME: a notebook in another language is not run
+# What `nbgrader autograde` sets for the notebook's code, which may test it.
+AUTOGRADE_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde"}
+
+
+class MemoryCap(Protocol):
+    """What caps a sandbox's memory as a whole (a cgroup, or a watch where there is none)."""
+
+    def out_of_memory(self) -> bool: ...
 
 
 class KernelStartFailed(RuntimeError):
@@ -39,10 +50,10 @@ class Kernel:
     and released (killed, with everything its sandbox held) once."""
 
     def __init__(self, manager: AsyncKernelManager, release: Callable[[], None] = lambda: None,
-                 cgroup: Cgroup | None = None) -> None:
+                 memory: MemoryCap | None = None) -> None:
         self.manager = manager
         self.client: AsyncKernelClient | None = None
-        self.cgroup = cgroup
+        self.memory = memory
         self._release = release
 
     def connect(self, timeout: float = STARTUP_SECONDS) -> AsyncKernelClient:
@@ -59,7 +70,7 @@ class Kernel:
         return client
 
     def out_of_memory(self) -> bool:
-        return self.cgroup is not None and self.cgroup.out_of_memory()
+        return self.memory is not None and self.memory.out_of_memory()
 
     def release(self) -> None:
         # The kernel may already be gone (it exited, crashed, or hit a limit): nothing else to do then.
@@ -77,7 +88,8 @@ class Kernel:
 class KernelSource(Protocol):
     """Where a runner gets its kernels: one per submission, from any thread."""
 
-    note: str  # how kernels run, for the first line of `autograder grade`
+    note: str  # how kernels run and which limits hold, for the first line of `autograder grade`
+    kernel_name: str  # the kernelspec its kernels are (KERNEL_NAME): a notebook made for another one is not run
 
     def start(self) -> Kernel: ...
 
@@ -101,6 +113,7 @@ class PlainKernels:
     holding a copy of the assignment's data files."""
 
     note = "kernels: plain, with your rights (--no-sandbox)"
+    kernel_name = KERNEL_NAME
 
     def __init__(self, data_dir: Path | None) -> None:
         self.data_dir = data_dir
@@ -113,8 +126,8 @@ class PlainKernels:
         def release() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-        manager = AsyncKernelManager(kernel_name="python3")
-        start_manager(manager, release, cwd=str(workdir))
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+        start_manager(manager, release, cwd=str(workdir), env={**os.environ, **AUTOGRADE_ENVIRONMENT})
         return Kernel(manager, release)
 
     def close(self) -> None:

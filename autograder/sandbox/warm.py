@@ -36,9 +36,9 @@ from jupyter_client.connect import write_connection_file
 
 from . import bwrap_args
 from .bwrap_args import DATA_MOUNT, WORKDIR, bwrap_base, data_mount, inside_mount
-from .host import CGROUP_ROOT, Cgroup, UidLease, kill_user
+from .host import CGROUP_ROOT, Cgroup, UidLease, kill_user, root_note
 from .inside.common import INSIDE_MOUNT, STAGING
-from .kernels import Kernel, KernelStartFailed
+from .kernels import KERNEL_NAME, Kernel, KernelStartFailed
 from .limits import Limits
 from .warm_kernel import WarmKernelManager, host_pid
 
@@ -214,12 +214,14 @@ class WarmKernels:
     """Kernels forked from a warm sandbox, which is started again if its zygote
     dies (killed by the host's OOM killer, say)."""
 
-    note = "kernels: forked from a warm sandbox (torch already imported)"
+    kernel_name = KERNEL_NAME
 
     def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None) -> None:
         self._args = (bwrap, limits, data_dir)
         self._restart = threading.Lock()
         self.sandbox = WarmSandbox(*self._args)
+        self.note = root_note("forked from a warm sandbox (torch already imported)", limits,
+                              self.sandbox.use_cgroups)
 
     def start(self) -> Kernel:
         with self._restart:

@@ -8,10 +8,13 @@ mounted in. The grader's side imports it as autograder.sandbox.inside.common.
 
 import os
 import resource
+import sys
 
 # Inside the sandbox: these scripts' folder, and where each warm kernel's /tmp is put together.
 INSIDE_MOUNT = "/autograder-inside"
 STAGING = "/.kernel-tmp"
+# launch.py's user argument in a rootless sandbox: the kernel keeps the user it started as.
+SAME_USER = "-"
 
 # Limits (autograder.sandbox.limits.Limits field names) set as rlimits on every kernel.
 RLIMITS = {
@@ -23,14 +26,29 @@ RLIMITS = {
 }
 
 
-def become(uid: int, limits: dict) -> None:
-    """Set the rlimits, then give up root for `uid`: from here on the kernel is an
-    ordinary user, and RLIMIT_NPROC counts only this sandbox's processes."""
+def set_limits(limits: dict) -> None:
+    """The rlimits of every kernel, whoever it runs as."""
     for name, which in RLIMITS.items():
         if limits.get(name):
             resource.setrlimit(which, (limits[name], limits[name]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def become(uid: int, limits: dict) -> None:
+    """Set the rlimits, then give up root for `uid`: from here on the kernel is an
+    ordinary user, and RLIMIT_NPROC counts only this sandbox's processes."""
+    set_limits(limits)
     # Giving up root clears every capability of every thread (glibc applies setuid to all).
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+
+
+def working_folder_importable() -> None:
+    """What IPython does for every kernel but one started with -I (the zygote): the working
+    folder on the import path, after the standard library, so a release's helper modules import."""
+    if "" in sys.path:
+        return
+    where = next((i for i, path in enumerate(sys.path) if os.path.basename(path) in ("site-packages",
+                                                                                    "dist-packages")), 0)
+    sys.path.insert(where, "")

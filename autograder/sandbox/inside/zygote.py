@@ -7,9 +7,10 @@ Each forked child, before any student code:
   2. gets namespaces of its own (mounts, network, IPC, hostname), so it sees
      nothing of the other kernels: a fresh /tmp and working folder
      (small tmpfs, gone with it), no network at all;
-  3. starts the Jupyter kernel (sockets, IPython), still as root, because the
-     socket folder is the grader's and the student may not write there; then
-     unmounts the socket folders from its view;
+  3. starts the Jupyter kernel (sockets, IPython, the working folder on its
+     import path as in a cold kernel), still as root, because the socket folder
+     is the grader's and the student may not write there; then unmounts the
+     socket folders from its view;
   4. sets the resource limits and becomes the submission's own user, which
      drops every capability; then the kernel serves the grader.
 
@@ -29,8 +30,11 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves this folder out
+sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE: nothing of ours is written in the sandbox
 
-from common import STAGING, become
+from common import STAGING, become, working_folder_importable
+
+INSIDE = sys.path[0]  # this folder: the kernels import nothing from it
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x1, 0x20, 0x1000, 0x2000, 0x4000, 0x40000
@@ -124,6 +128,9 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
         chown_tree(workdir, uid)
     os.chdir(workdir)
     os.environ["PWD"] = workdir
+    sys.path.remove(INSIDE)
+    sys.modules.pop("common", None)  # a release's own common.py must import as it would in a cold kernel
+    working_folder_importable()  # as in a cold kernel: a release's helper.py imports
 
     from ipykernel.kernelapp import IPKernelApp
 
