@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 # Regenerate the student release, then play a whole class in demo/ (wiped first):
 # a dozen hand-ins (correct, partial, blank, Colab, Kaggle, renamed, a crash, an
 # endless loop, a cheat, a PDF) in a Moodle zip, run through `autograder collect`,
-# `grade` (sandboxed: needs root and bubblewrap), `feedback`, `export` and `report`.
+# `grade` (sandboxed: needs bubblewrap; rootless as you, faster as root), `feedback`, `export` and `report`.
 # A few minutes; open demo/reports/03_accumulation.html afterwards.
 demo: $(STAMP) sandbox
 	$(PY) -m autograder release
