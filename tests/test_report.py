@@ -99,6 +99,21 @@ def test_sections_come_in_order_with_their_headings(page):
     assert f"<h1>Report: {ASSIGNMENT}</h1>" in page
 
 
+def test_a_hand_in_awaiting_a_person_for_its_tests_is_no_zero_in_the_mean(tmp_path):
+    root = make_course(tmp_path / "course")
+    course = open_course(root)
+    ungraded = NotebookOutcome(ASSIGNMENT, None, [], ungraded="the grader could not read it")
+    for student, outcome in {"ada": _outcome("ada", 2, 3, 1.0),
+                             "bo": SubmissionOutcome("bo", ASSIGNMENT, [ungraded])}.items():
+        submit(root, student, hand_in_notebook(root))
+        grade.record(course, outcome)
+    page = build_report(course, ASSIGNMENT)
+    got = summary(page)
+    assert got["Mean score"] == "5 / 6" and got["Median score"] == "5 / 6"  # bo's tests await a person: no 0
+    assert got["Awaiting a person for a test"] == "1"
+    assert re.search(r"<td>bo</td><td class=num>—</td>", page)
+
+
 def test_summary_counts(page):
     got = summary(page)
     assert got["Assignment"] == ASSIGNMENT

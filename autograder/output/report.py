@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook, GradeCell, MissingEntry
 
 from ..coursedir import Course, CourseError
 from ..files import write_atomically
-from ..pipeline.record import read_report
+from ..pipeline.record import read_report, submission_totals
 
 DPI = 100
 WIDTH = 7.0  # inches: 700 px at DPI, small PNGs that fit the page
@@ -27,7 +27,7 @@ WIDTH = 7.0  # inches: 700 px at DPI, small PNGs that fit the page
 @dataclass
 class StudentRow:
     student: str
-    score: float
+    score: float | None  # as nbgrader's export counts it; None while a test the grader could not run awaits a person
     max_score: float
     repairs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # the grader's flags, then cells formgrader shows as pending
@@ -100,7 +100,7 @@ def _full_marks(grade) -> bool:
 def _student_row(course: Course, submission, grades: dict, auto: set[tuple[str, str]]) -> StudentRow:
     student = submission.student.id
     record = read_report(course.path("autograded", student, submission.assignment.name))
-    row = StudentRow(student, submission.score, submission.max_score)
+    row = StudentRow(student, submission_totals(submission).score, submission.max_score)
     if record is not None:
         row.repairs, row.flags, row.failures = (list(record.get(k, [])) for k in ("repairs", "flags", "failures"))
         row.seconds = sum(nb.get("seconds", 0.0) for nb in record.get("notebooks", []))
@@ -173,12 +173,21 @@ def _num(value: float, digits: int) -> str:
     return f"{round(value, digits):g}"
 
 
+def _total(score: float | None) -> str:
+    return "—" if score is None else f"{score:g}"
+
+
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _scored(data: AssignmentData) -> list[float]:
+    """The totals that are grades: a student still awaiting a person for a test is no 0."""
+    return [s.score for s in data.students if s.score is not None]
+
+
 def summary_html(data: AssignmentData, generated: datetime) -> str:
-    scores = [s.score for s in data.students]
+    scores = _scored(data) or [0.0]
     timed = [s.seconds for s in data.students if s.seconds is not None]
     untimed = len(data.students) - len(timed)
     total = sum(timed)
@@ -186,6 +195,7 @@ def summary_html(data: AssignmentData, generated: datetime) -> str:
         ("Assignment", html.escape(data.name)),
         ("Submissions", str(len(data.students))),
         ("Mean score", f"{_num(statistics.mean(scores), 2)} / {data.max_score:g}"),
+        ("Awaiting a person for a test", str(sum(s.score is None for s in data.students))),
         ("Median score", f"{_num(statistics.median(scores), 2)} / {data.max_score:g}"),
         ("Flagged for review", str(sum(bool(s.flags) for s in data.students))),
         ("With failures", str(sum(bool(s.failures) for s in data.students))),
@@ -215,7 +225,7 @@ def students_html(students: list[StudentRow]) -> str:
     head = ("<tr><th>Student</th><th class=num>Score</th><th class=num>Max</th><th class=num>Repairs</th>"
             "<th class=num>Flags</th><th class=num>Failures</th><th class=num>Seconds</th></tr>")
     body = "".join(
-        f"<tr><td>{html.escape(s.student)}</td><td class=num>{s.score:g}</td><td class=num>{s.max_score:g}</td>"
+        f"<tr><td>{html.escape(s.student)}</td><td class=num>{_total(s.score)}</td><td class=num>{s.max_score:g}</td>"
         f"<td class=num>{len(s.repairs)}</td><td class=num>{len(s.flags)}</td><td class=num>{len(s.failures)}</td>"
         f"<td class=num>{_seconds(s.seconds)}</td></tr>"
         for s in students)
@@ -236,7 +246,7 @@ def pass_rates_html(data: AssignmentData) -> str:
 
 def render(data: AssignmentData, generated: datetime) -> str:
     students = {s.student: s for s in data.students}
-    scores = [s.score for s in data.students]
+    scores = _scored(data)
     histogram = _img(histogram_png(scores, data.max_score),
                      f"Histogram of the total scores of {len(scores)} submissions, from 0 to {data.max_score:g}")
     sections = [
