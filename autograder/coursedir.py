@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import parse_utc
+from nbgrader.utils import find_all_files, parse_utc
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
+from traitlets.config.loader import LazyConfigValue, PyFileConfigLoader
 
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's, beside a hand-in: when it was handed in
 
@@ -48,6 +50,31 @@ class Course:
                 f"`nbgrader generate_assignment {assignment}` (or `make release`) first"
             )
         return notebooks
+
+    def exclude_overwriting(self, assignment: str) -> list[str]:
+        """Paths (relative to the assignment's folder) where the student's own file stays in the kernel's
+        working folder, as the course's Autograde.exclude_overwriting names them for nbgrader autograde."""
+        if "Autograde" not in self.config or "exclude_overwriting" not in self.config.Autograde:
+            return []
+        setting = self.config.Autograde.exclude_overwriting
+        if isinstance(setting, LazyConfigValue):  # set with .update(...) rather than =
+            setting = setting.get_value({})
+        return [os.path.normpath(path) for path in setting.get(assignment) or []]
+
+    def handed_in_files(self, student: str, assignment: str) -> dict[str, Path]:
+        """What nbgrader autograde gives the kernel of the student's own folder: every file but notebooks
+        and what CourseDirectory.ignore names, by path relative to the folder; besides nbgrader, not
+        timestamp.txt, and never a symlink in it (nor anything in a linked folder), which is left out unread."""
+        folder = self.path("submitted", student, assignment)
+        if not folder.is_dir():
+            return {}
+        found = {}
+        for name in find_all_files(str(folder), [*self.dirs.ignore, "*.ipynb"]):  # os.walk: no linked folder
+            path = Path(name)
+            relative = path.relative_to(folder).as_posix()
+            if relative != TIMESTAMP_FILE and not path.is_symlink() and path.is_file():
+                found[relative] = path
+        return found
 
     def cell_timeout(self, default: int, unlimited: int) -> int:
         """Seconds a cell may run as the course sets it (nbgrader's Execute.timeout): `default` where it
@@ -105,10 +132,13 @@ def open_course(root: Path) -> Course:
     return Course(root, config, dirs)
 
 
-def copy_release_files(release: Path, dest: Path) -> Path | None:
+def copy_release_files(release: Path, dest: Path, exclude: Iterable[str] = ()) -> Path | None:
     """The assignment's files besides notebooks, from the release (never from source/, which has
-    solutions), copied into `dest` for the kernels; None when there are none."""
-    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"] if release.is_dir() else []
+    solutions), copied into `dest` for the kernels, less the paths in `exclude` (where the student's
+    own file stays, as nbgrader's Autograde.exclude_overwriting says); None when there are none."""
+    left_out = {os.path.normpath(path) for path in exclude}
+    files = [p for p in release.rglob("*") if p.is_file() and p.suffix != ".ipynb"
+             and os.path.normpath(p.relative_to(release)) not in left_out] if release.is_dir() else []
     for path in files:
         target = dest / path.relative_to(release)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ button keep the grader's promises:
 
 - SandboxedExecute runs the student's code in the autograder's sandbox (a cold
   bubblewrap kernel, as `autograder grade --cold` does), with the guard around
-  the tests, in place of nbgrader's Execute, which runs it with your rights;
+  the tests and the files the student handed in beside the notebook, in place
+  of nbgrader's Execute, which runs it with your rights;
 - SaveFlags tells a person, in the gradebook, what that run flagged (formgrader's
   "Flagged?" column and "needs manual grade");
 - Present makes the graded notebook inert and bounded before it is written;
@@ -29,13 +30,13 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from .coursedir import copy_release_files
+from .coursedir import Course, copy_release_files
 from .outcome import NotebookOutcome
 from .pipeline.execute import Timeouts, execute_notebook
 from .pipeline.present import present
 from .pipeline.record import REPORT_FILE, report_cell
 from .pipeline.sanitize import scan_flags
-from .sandbox import SandboxSettings, SandboxUnavailable, kernel_source
+from .sandbox import HandInTooLarge, Limits, SandboxSettings, SandboxUnavailable, kernel_source, read_files
 
 FLAGS = "autograder_flags"  # where SandboxedExecute leaves its flags in nbconvert's resources for SaveFlags
 
@@ -49,16 +50,22 @@ class SandboxedExecute(Execute):
         flags = scan_flags(nb)
         cell = self.timeout if isinstance(self.timeout, int) and self.timeout >= 1 else Timeouts.total
         dirs = CourseDirectory(config=self.config)  # its root is where nbgrader runs the command
-        release = Path(dirs.format_path(dirs.release_directory, ".", ids["assignment"]))
+        course = Course(Path(dirs.root), self.config, dirs)
+        release = course.path("release", ".", ids["assignment"])
+        kept = course.exclude_overwriting(ids["assignment"])
         with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch:
             try:
-                kernels = kernel_source(SandboxSettings(warm=False), copy_release_files(release, Path(scratch)))
+                kernels = kernel_source(SandboxSettings(warm=False), copy_release_files(release, Path(scratch), kept))
             except SandboxUnavailable as error:
                 raise NbGraderException(
                     f"{ids['student']}'s {ids['notebook']} was not run: this course runs student code only in "
                     f"the autograder's sandbox, and there is none here ({error})") from None
             try:
-                execution = execute_notebook(nb, kernels, Timeouts(cell=cell, total=max(cell, Timeouts.total)))
+                files = read_files(course.handed_in_files(ids["student"], ids["assignment"]), Limits.disk_bytes)
+                execution = execute_notebook(nb, kernels, Timeouts(cell=cell, total=max(cell, Timeouts.total)), files)
+            except HandInTooLarge as error:
+                raise NbGraderException(f"{ids['student']}'s {ids['notebook']} was not run: {error}. Grade it by "
+                                        "hand in formgrader") from None
             finally:
                 kernels.close()
         if not execution.started:

@@ -119,7 +119,7 @@ def test_a_kernel_that_stalls_the_graders_own_requests_is_stopped_at_the_cell_li
 class NoKernels:
     note = "kernels: none"
 
-    def start(self) -> Kernel:
+    def start(self, files=None) -> Kernel:
         raise KernelStartFailed("no uid left")
 
     def close(self) -> None:

@@ -71,7 +71,7 @@ def sanitize(nb, config, resources):
 class NoKernels:
     note = "kernels: none"
 
-    def start(self):
+    def start(self, files=None):
         raise KernelStartFailed("no free sandbox user (a fault put in by the test)")
 
     def close(self):
@@ -79,10 +79,10 @@ class NoKernels:
 
 
 class Runner(grade.LocalRunner):
-    def run(self, nb):
+    def run(self, nb, files=None):
         if any({NO_KERNEL_MARK!r} in cell.source for cell in nb.cells):
             return execute_notebook(nb, NoKernels(), self.timeouts)
-        return super().run(nb)
+        return super().run(nb, files)
 
 
 grade.sanitize = sanitize

@@ -25,7 +25,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..cells import grade_id, is_test
 from ..outcome import Flag
-from ..sandbox import KernelSource
+from ..sandbox import HandInFiles, KernelSource
 from .guard import GuardSession
 
 NOT_STARTED = "the kernel did not start, so no student code ran: grade this student again"
@@ -136,12 +136,15 @@ def _not_started(nb, error: Exception, started: float) -> Execution:
     return Execution(nb, failure, [Flag(None, NOT_STARTED)], time.monotonic() - started)
 
 
-def execute_notebook(nb: nbformat.NotebookNode, kernels: KernelSource, timeouts: Timeouts) -> Execution:
-    """Run a sanitized notebook top to bottom in a kernel from `kernels`; never raises
-    for what student code does."""
+def execute_notebook(nb: nbformat.NotebookNode, kernels: KernelSource, timeouts: Timeouts,
+                     files: HandInFiles | None = None) -> Execution:
+    """Run a sanitized notebook top to bottom in a kernel from `kernels`, beside `files` (what the
+    student handed in with it); never raises for what student code does. HandInTooLarge, with
+    nothing run, when the files do not fit in the sandbox."""
     started = time.monotonic()
     try:
-        kernel = kernels.start()
+        # a source made before hand-ins carried files (a test's own, say) is asked as it was
+        kernel = kernels.start(files)
     except (OSError, RuntimeError) as error:  # KernelStartFailed, no free uid, ...
         return _not_started(nb, error, started)
     run = GuardedRun(GuardSession(), started + timeouts.total, timeouts.cell)

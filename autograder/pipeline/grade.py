@@ -3,8 +3,11 @@
     read -> repair -> sanitize (+ scan) -> execute (sandbox) -> score -> record
 
 `grade_notebook` runs the stages for one notebook, in that order, in one
-place. Submissions go through it in parallel (`workers` threads, each waiting
-on its kernel); execute runs in a sandbox here or on a Dask cluster
+place; its kernel's working folder holds what nbgrader autograde's holds: the
+files the student handed in beside the notebooks, then the assignment's on top
+(from release/, never source/), but where Autograde.exclude_overwriting keeps
+the student's. Submissions go through it in parallel (`workers` threads, each
+waiting on its kernel); execute runs in a sandbox here or on a Dask cluster
 (runners.py). Only the calling thread records, one student at a time and one
 transaction each, so the gradebook has a single writer (SQLite never locks)
 and is never half-written.
@@ -36,7 +39,7 @@ from ..coursedir import Course, CourseError, UnreadableTimestamp, copy_release_f
 from ..files import give_to_course_owner
 from ..handin import UnreadableNotebook, read_submission
 from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
-from ..sandbox import SandboxSettings, kernel_source
+from ..sandbox import HandInTooLarge, SandboxSettings, kernel_source, read_files
 from ..sandbox.kernels import KERNEL_LANGUAGE, KERNEL_NAME
 from .execute import Timeouts
 from .present import present
@@ -91,7 +94,16 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
         return outcome
     outcome.flags += scan_flags(nb)
 
-    execution = runner.run(nb)
+    folder = course.path("submitted", student, assignment)
+    try:  # the student's module or data beside the notebook, as nbgrader autograde gives them to the kernel
+        files = read_files(course.handed_in_files(student, assignment), runner.room)
+        # a runner made before hand-ins carried files (a test's own, say) is asked as it was
+        execution = runner.run(nb, files)
+    except HandInTooLarge as error:
+        outcome.ungraded = (f"{error}: grade it by hand in formgrader, or take what the notebook does not need "
+                            f"out of {folder} and grade {student} again")
+        outcome.notebook = nb  # unrun, for the person who grades it in formgrader
+        return outcome
     outcome.seconds = execution.seconds
     if not execution.started:
         outcome.regrade = execution.failure
@@ -191,7 +203,7 @@ def check_kernels(runner: Runner, options: GradeOptions) -> None:
 def _runner(options: GradeOptions, data_dir: Path | None) -> Runner:
     if options.dask:
         return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
-    return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts)
+    return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts, options.sandbox.limits.disk_bytes)
 
 
 def grade_assignment(course: Course, assignment: str, options: GradeOptions,
@@ -205,8 +217,10 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
         raise CourseError(f"no hand-in of {assignment} for {', '.join(missing)} in "
                           f"{course.path('submitted', '*', assignment)}: collect it first")
     outcomes = []
+    release = course.path("release", ".", assignment)
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
-            _runner(options, copy_release_files(course.path("release", ".", assignment), Path(scratch))) as runner:
+            _runner(options, copy_release_files(release, Path(scratch), course.exclude_overwriting(assignment))) \
+            as runner:
         check_kernels(runner, options)
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:

@@ -1,14 +1,16 @@
 """Where the execute stage runs: on this machine, or on a Dask cluster.
 
-Both take a sanitized notebook and give back an Execution; everything else
-(repair, scoring, the gradebook) stays with the caller. A runner is used from
-several threads at once, one submission per thread.
+Both take a sanitized notebook, with the files its student handed in beside
+it, and give back an Execution; everything else (repair, scoring, the
+gradebook) stays with the caller. A runner is used from several threads at
+once, one submission per thread.
 
 - LocalRunner takes its kernels from a KernelSource (autograder.sandbox:
   warm, cold or plain), chosen once for the run.
-- DaskRunner sends the notebook's JSON (and the assignment's data files) to
-  a worker of a `dask.distributed` cluster, which runs it in its own warm
-  sandbox and sends the executed JSON back.
+- DaskRunner sends the notebook's JSON (with the assignment's data files, and
+  the student's own files as bytes) to a worker of a `dask.distributed`
+  cluster, which runs it in its own warm sandbox and sends the executed JSON
+  back.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..sandbox import KernelSource, Limits, SandboxSettings, kernel_source
+from ..sandbox import HandInFiles, KernelSource, Limits, SandboxSettings, kernel_source
 from .execute import Execution, Timeouts, execute_notebook
 
 MEMORY_SHARE = 0.8  # of the memory available, what sandboxes at their limit may fill
@@ -51,11 +53,13 @@ class Runner:
     """Runs the execute stage for one grading run; closed when the run ends."""
 
     note = ""  # how kernels run, for the first line of `autograder grade`
+    room = Limits.disk_bytes  # bytes a kernel's working folder holds: the most a hand-in's files may take
 
     def workers(self, limits: Limits) -> int:
         raise NotImplementedError
 
-    def run(self, nb: nbformat.NotebookNode) -> Execution:
+    def run(self, nb: nbformat.NotebookNode, files: HandInFiles | None = None) -> Execution:
+        """`nb` run beside `files`, the student's own (HandInTooLarge, nothing run, when they do not fit)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -69,16 +73,17 @@ class Runner:
 
 
 class LocalRunner(Runner):
-    def __init__(self, kernels: KernelSource, timeouts: Timeouts) -> None:
+    def __init__(self, kernels: KernelSource, timeouts: Timeouts, room: int = Limits.disk_bytes) -> None:
         self.kernels = kernels
         self.timeouts = timeouts
+        self.room = room
         self.note = kernels.note
 
     def workers(self, limits: Limits) -> int:
         return default_workers(limits.memory_bytes)
 
-    def run(self, nb: nbformat.NotebookNode) -> Execution:
-        return execute_notebook(nb, self.kernels, self.timeouts)
+    def run(self, nb: nbformat.NotebookNode, files: HandInFiles | None = None) -> Execution:
+        return execute_notebook(nb, self.kernels, self.timeouts, files)
 
     def close(self) -> None:
         self.kernels.close()
@@ -101,15 +106,16 @@ class DaskRunner(Runner):
                              "drop --no-sandbox")
         self.client = Client(address, timeout="30s")
         self.timeouts, self.limits = timeouts, sandbox.limits
+        self.room = sandbox.limits.disk_bytes
         self.data = _data_files(data_dir)
         self.note = f"kernels: on the Dask cluster at {address}"
 
     def workers(self, limits: Limits) -> int:
         return sum(self.client.nthreads().values())
 
-    def run(self, nb: nbformat.NotebookNode) -> Execution:
+    def run(self, nb: nbformat.NotebookNode, files: HandInFiles | None = None) -> Execution:
         future = self.client.submit(execute_on_worker, nbformat.writes(nb), self.timeouts, self.limits,
-                                    self.data, pure=False)
+                                    self.data, dict(files or {}), pure=False)
         result = future.result()
         return Execution(nbformat.reads(result["notebook"], as_version=4), result["failure"],
                          result["flags"], result["seconds"])
@@ -149,8 +155,11 @@ def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> KernelSource:
         return _worker_kernels[key]
 
 
-def execute_on_worker(nb_json: str, timeouts: Timeouts, limits: Limits, data: dict[str, bytes]) -> dict:
-    """Runs on a Dask worker: JSON in, JSON out."""
-    execution = execute_notebook(nbformat.reads(nb_json, as_version=4), _kernels_on_worker(limits, data), timeouts)
+def execute_on_worker(nb_json: str, timeouts: Timeouts, limits: Limits, data: dict[str, bytes],
+                      files: dict[str, bytes] | None = None) -> dict:
+    """Runs on a Dask worker: JSON and the student's files in, JSON out (HandInTooLarge comes back
+    to the caller as it was raised)."""
+    execution = execute_notebook(nbformat.reads(nb_json, as_version=4), _kernels_on_worker(limits, data), timeouts,
+                                 files)
     return {"notebook": nbformat.writes(execution.notebook), "failure": execution.failure,
             "flags": execution.flags, "seconds": execution.seconds}

@@ -3,7 +3,8 @@
 what the host lends each sandbox as root (uid lease, cgroup, tmpfs), cold.py and
 warm.py are the two ways of starting a sandboxed kernel as root, rootless.py the
 way without root (with pidns.py and memory_watch.py), and inside/ holds the
-stdlib-only programs that run first inside it.
+stdlib-only programs that run first inside it. handed_in.py carries the
+files a student handed in beside the notebooks to each kernel's working folder.
 
 `kernel_source` is the one place that decides how kernels run: as root, each
 kernel gets a user id and cgroup of its own (warm or cold); as anyone else, a
@@ -19,13 +20,14 @@ from pathlib import Path
 
 from .bwrap_args import SandboxUnavailable, bubblewrap
 from .cold import ColdKernels
+from .handed_in import HandInFiles, HandInTooLarge, read_files
 from .kernels import Kernel, KernelSource, KernelStartFailed, PlainKernels
 from .limits import Limits
 from .rootless import RootlessKernels
 from .warm import WarmKernels
 
-__all__ = ["Kernel", "KernelSource", "KernelStartFailed", "Limits", "SandboxSettings", "SandboxUnavailable",
-           "bubblewrap", "kernel_source"]
+__all__ = ["HandInFiles", "HandInTooLarge", "Kernel", "KernelSource", "KernelStartFailed", "Limits",
+           "SandboxSettings", "SandboxUnavailable", "bubblewrap", "kernel_source", "read_files"]
 
 log = logging.getLogger(__name__)
 

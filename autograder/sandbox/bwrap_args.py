@@ -20,6 +20,7 @@ from .limits import Limits
 
 WORKDIR = "/submission"  # the kernel's working folder, inside the sandbox
 DATA_MOUNT = "/assignment-data"  # the assignment's data files, read-only, copied to WORKDIR
+HANDIN_MOUNT = "/handed-in"  # the student's own files, read-only, copied to WORKDIR before DATA_MOUNT's
 INSIDE_DIR = Path(__file__).parent / "inside"  # the scripts that run inside, mounted at INSIDE_MOUNT
 # A rootless sandbox: a user namespace of its own, in which the kernel may not make another one
 # (there it would be root, and could mount a tmpfs that no limit counts).
@@ -139,3 +140,7 @@ def inside_mount() -> list[str]:
 
 def data_mount(data_dir: Path | str | None) -> list[str]:
     return ["--ro-bind", str(data_dir), DATA_MOUNT] if data_dir else []
+
+
+def handin_mount(staged: Path | str | None) -> list[str]:
+    return ["--ro-bind", str(staged), HANDIN_MOUNT] if staged else []

@@ -1,7 +1,8 @@
 """The one interface between the execute stage and the ways of starting a
 kernel: a source of kernels (`KernelSource`: plain, cold or warm) hands out
-one started `Kernel` per submission, and the kernel gives back what it held
-when released.
+one started `Kernel` per submission, its working folder holding the files the
+student handed in beside the notebooks with the assignment's on top, and the
+kernel gives back what it held when released.
 
 The execute stage knows nothing else about sandboxes; the backends live in
 cold.py, warm.py (as root) and rootless.py, and `autograder.sandbox.kernel_source`
@@ -22,6 +23,8 @@ from typing import Protocol
 
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_core.utils import run_sync
+
+from .handed_in import HandInFiles, fit, stage
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,11 @@ class KernelSource(Protocol):
     note: str  # how kernels run and which limits hold, for the first line of `autograder grade`
     kernel_name: str  # the kernelspec its kernels are (KERNEL_NAME): a notebook made for another one is not run
 
-    def start(self) -> Kernel: ...
+    def start(self, files: HandInFiles | None = None) -> Kernel:
+        """A started kernel whose working folder holds `files` (the student's, beside the notebooks:
+        copied without following a link, before the kernel has the student's rights) and the
+        assignment's files on top; HandInTooLarge, with nothing started, when they do not fit."""
+        ...
 
     def close(self) -> None: ...
 
@@ -118,8 +125,10 @@ class PlainKernels:
     def __init__(self, data_dir: Path | None) -> None:
         self.data_dir = data_dir
 
-    def start(self) -> Kernel:
+    def start(self, files: HandInFiles | None = None) -> Kernel:
+        kept = fit(files or {}, self.data_dir, None)
         workdir = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        stage(kept, workdir)
         if self.data_dir:
             shutil.copytree(self.data_dir, workdir, dirs_exist_ok=True)
 

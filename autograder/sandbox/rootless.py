@@ -42,14 +42,17 @@ from traitlets import Any
 from . import seccomp
 from .bwrap_args import (
     DATA_MOUNT,
+    HANDIN_MOUNT,
     SEAL,
     USER_NAMESPACE,
     WORKDIR,
     bwrap_base,
     can_disable_user_namespaces,
     data_mount,
+    handin_mount,
     inside_mount,
 )
+from .handed_in import HandInFiles, fit, staged, unstage
 from .host import Cgroup, delegated_cgroup
 from .inside.common import INSIDE_MOUNT, SAME_USER
 from .kernels import KERNEL_NAME, Kernel, KernelStartFailed, start_manager
@@ -92,6 +95,7 @@ class RootlessSpec:
     info_fd: int  # bwrap writes the sandbox's init pid and namespaces here
     seccomp_fd: int | None  # bwrap reads the system calls to refuse from here (seccomp.py)
     user_namespace: tuple[str, ...]
+    hand_in: str | None = None  # the student's own files, staged by the grader (handed_in.staged)
 
     def wrap(self, kernel_command: list[str], bwrap: str) -> list[str]:
         connection = f"{self.run_dir}/connection.json"
@@ -101,6 +105,7 @@ class RootlessSpec:
             *(["--seccomp", str(self.seccomp_fd)] if self.seccomp_fd is not None else []),
             *inside_mount(),
             *data_mount(self.data_dir),
+            *handin_mount(self.hand_in),
             "--size", str(SOCKET_FOLDER_BYTES), "--perms", "0700", "--tmpfs", self.run_dir,
             "--ro-bind", connection, connection,
             "--size", str(self.limits.disk_bytes), "--perms", "0755", "--tmpfs", WORKDIR,
@@ -108,7 +113,7 @@ class RootlessSpec:
             *SEAL,
             "--",
             sys.executable, "-I", "-S", f"{INSIDE_MOUNT}/launch.py",
-            SAME_USER, json.dumps(asdict(self.limits)), DATA_MOUNT,
+            SAME_USER, json.dumps(asdict(self.limits)), DATA_MOUNT, HANDIN_MOUNT,
             "--", *kernel_command,
         ]
 
@@ -153,6 +158,7 @@ class Held:
     run_dir: Path
     cgroup: Cgroup | None
     watch: MemoryWatch
+    hand_in: Path | None = None
     namespace: PidNamespace | None = None
     watched: Watched | None = None
 
@@ -164,6 +170,7 @@ class Held:
         if self.cgroup is not None:
             self.cgroup.destroy()
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        unstage(self.hand_in)
 
 
 class RootlessKernels:
@@ -220,16 +227,23 @@ class RootlessKernels:
         os.close(write_end)
         return read_end
 
-    def start(self) -> Kernel:
+    def start(self, files: HandInFiles | None = None) -> Kernel:
+        kept = fit(files or {}, self.data_dir, self.limits.disk_bytes)
         cgroup = Cgroup(self.limits.memory_bytes, self.limits.processes, self.cgroup_parent) \
             if self.cgroup_parent else None
         if cgroup is not None and not cgroup.paths:
             cgroup = None  # the delegated cgroup refused this one: the watch caps it instead
         held = Held(Path(tempfile.mkdtemp(prefix="autograder-kernel-")), cgroup, self.watch)
+        try:
+            held.hand_in = staged(kept)
+        except BaseException:
+            held.release()
+            raise
         read_end, write_end = os.pipe()
         refused = self._seccomp_fd()
         spec = RootlessSpec(str(held.run_dir), str(self.data_dir) if self.data_dir else None, self._limits(),
-                            write_end, refused, self.user_namespace)
+                            write_end, refused, self.user_namespace,
+                            str(held.hand_in) if held.hand_in else None)
         manager = RootlessKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=f"{held.run_dir}/kernel",
                                         sandbox=spec, bwrap=self.bwrap, cgroup=cgroup)
         manager.connection_file = f"{held.run_dir}/connection.json"

@@ -6,8 +6,9 @@ for a new interpreter and `import torch` every time.
 
 Nothing passes from one submission to the next: every kernel is a fresh fork
 of the untouched parent, with its own user id, cgroup, mount and network
-namespaces, and its own empty /tmp and working folder; it is used
-for one submission and killed.
+namespaces, and its own empty /tmp and a working folder holding only its
+submission's own files and the assignment's; it is used for one submission
+and killed.
 
 The grader side here leases the uid and the cgroup, writes the connection
 file, asks the zygote for a fork, and hands the execute stage a Kernel whose
@@ -36,6 +37,7 @@ from jupyter_client.connect import write_connection_file
 
 from . import bwrap_args
 from .bwrap_args import DATA_MOUNT, WORKDIR, bwrap_base, data_mount, inside_mount
+from .handed_in import HandInFiles, fit, stage
 from .host import CGROUP_ROOT, Cgroup, UidLease, kill_user, root_note
 from .inside.common import INSIDE_MOUNT, STAGING
 from .kernels import KERNEL_NAME, Kernel, KernelStartFailed
@@ -48,6 +50,7 @@ PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "ipykernel.kerne
 # The zygote's rights, dropped by each child before student code runs (see inside/zygote.py).
 CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE")
 START_SECONDS = 120
+HAND_INS = "hand-ins"  # in the pool's folder, as the zygote sees it: where the submissions' own files are
 
 
 class WarmStartFailed(KernelStartFailed):
@@ -70,6 +73,9 @@ class WarmSandbox:
         # 0700, root's: kernels bind their sockets here as root. Not under /tmp,
         # which each kernel replaces with an empty one of its own.
         self.root = Path(tempfile.mkdtemp(prefix="autograder-pool-", dir=_pool_parent()))
+        # 0700, root's: each submission's own files, staged for its kernel to copy; not in the pool's
+        # folder, which may be a small /run, but seen read-only below it, and unmounted with it.
+        self.hand_ins = Path(tempfile.mkdtemp(prefix="autograder-handins-"))
         probe = Cgroup(limits.memory_bytes, limits.processes)  # can this host give us cgroups?
         self.use_cgroups = bool(probe.paths)
         probe.destroy()
@@ -96,6 +102,7 @@ class WarmSandbox:
         cgroup = ["--bind", str(CGROUP_ROOT), str(CGROUP_ROOT)] if self.use_cgroups else []
         return [
             *bwrap_base(bwrap, self.limits, str(self.root), unshare_cgroup=False),
+            "--ro-bind", str(self.hand_ins), str(self.root / HAND_INS),
             *cgroup, *data_mount(data_dir), *caps, *inside_mount(),
             "--perms", "0755", "--dir", WORKDIR, "--chdir", WORKDIR,  # never the grader's folder, nor its name
             "--perms", "0755", "--dir", STAGING,
@@ -121,11 +128,15 @@ class WarmSandbox:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def kernel(self) -> Kernel:
-        """A new kernel for one submission; call its release() when done with it.
+    def kernel(self, files: HandInFiles | None = None) -> Kernel:
+        """A new kernel for one submission, its working folder holding `files` (the student's own,
+        fit() already) under the assignment's; call its release() when done with it.
 
         One kernel is kept forked ahead, started while the previous submission
-        runs; it has run nothing but ipykernel's start, and serves one submission."""
+        runs; it has run nothing but ipykernel's start, and serves one submission
+        that handed in no files of its own (one that did gets a kernel forked with them)."""
+        if files:
+            return self._fork(files)
         with self._spare_lock:
             spare, self._spare = self._spare, None
             forking = self._spare_thread is not None and self._spare_thread.is_alive()
@@ -145,7 +156,7 @@ class WarmSandbox:
                 return
         kernel.release()
 
-    def _fork(self) -> Kernel:
+    def _fork(self, files: HandInFiles | None = None) -> Kernel:
         lease = UidLease()
         cgroup = Cgroup(self.limits.memory_bytes, self.limits.processes) if self.use_cgroups else None
         run_dir = self.root / f"kernel-{uuid.uuid4().hex[:12]}"
@@ -155,16 +166,22 @@ class WarmSandbox:
         km = WarmKernelManager(transport="ipc")
         km.load_connection_file(connection)
 
+        hand_in = self.hand_ins / run_dir.name
+
         def release_sandbox() -> None:
             kill_user(lease.uid)
             if cgroup is not None:
                 cgroup.destroy()
             lease.release()
             shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(hand_in, ignore_errors=True)
 
         request = {**self._every_request, "uid": lease.uid, "run_dir": str(run_dir),
-                   "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])]}
+                   "cgroups": [str(p / "cgroup.procs") for p in (cgroup.paths if cgroup else [])],
+                   "hand_in": str(self.root / HAND_INS / hand_in.name) if files else None}  # as the zygote sees it
         try:
+            if files:
+                stage(files, hand_in)
             with self._lock:
                 if self.process.poll() is not None:
                     raise WarmStartFailed(f"the warm sandbox has stopped: {self._log_tail()}")
@@ -202,6 +219,7 @@ class WarmSandbox:
             self.process.wait(10)
         self._log.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.hand_ins, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -218,19 +236,21 @@ class WarmKernels:
 
     def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None) -> None:
         self._args = (bwrap, limits, data_dir)
+        self.limits, self.data_dir = limits, data_dir
         self._restart = threading.Lock()
         self.sandbox = WarmSandbox(*self._args)
         self.note = root_note("forked from a warm sandbox (torch already imported)", limits,
                               self.sandbox.use_cgroups)
 
-    def start(self) -> Kernel:
+    def start(self, files: HandInFiles | None = None) -> Kernel:
+        kept = fit(files or {}, self.data_dir, self.limits.disk_bytes)
         with self._restart:
             if not self.sandbox.alive:
                 log.warning("the warm sandbox had stopped; starting it again")
                 self.sandbox.close()
                 self.sandbox = WarmSandbox(*self._args)
             sandbox = self.sandbox
-        return sandbox.kernel()
+        return sandbox.kernel(kept)
 
     def close(self) -> None:
         with self._restart:

@@ -1,12 +1,13 @@
-"""First program inside a cold sandbox: copy the assignment's data files into
-the working folder, set the resource limits, drop to an unprivileged user
-(as root; a rootless sandbox already runs as one), then exec the Jupyter kernel.
+"""First program inside a cold sandbox: copy the files the student handed in
+beside the notebooks, then the assignment's data files on top, into the working
+folder, set the resource limits, drop to an unprivileged user (as root; a
+rootless sandbox already runs as one), then exec the Jupyter kernel.
 
 Runs with `python -I -S` before any student code: standard library only, and
 it imports nothing from the working folder, only common.py beside it (a
 read-only mount).
 
-    launch.py UID|- LIMITS_JSON DATA_DIR -- KERNEL_COMMAND...
+    launch.py UID|- LIMITS_JSON DATA_DIR HANDIN_DIR -- KERNEL_COMMAND...
 """
 
 import json
@@ -21,9 +22,11 @@ from common import SAME_USER, become, set_limits
 
 
 def main(argv):
-    user, limits, data_dir = argv[1], json.loads(argv[2]), argv[3]
+    user, limits, data_dir, hand_in = argv[1], json.loads(argv[2]), argv[3], argv[4]
     command = argv[argv.index("--") + 1:]
     workdir = os.getcwd()
+    if os.path.isdir(hand_in):  # the grader staged regular files; a link would be copied as a link, never followed
+        shutil.copytree(hand_in, workdir, symlinks=True, dirs_exist_ok=True)
     if os.path.isdir(data_dir):
         shutil.copytree(data_dir, workdir, dirs_exist_ok=True)
     if user == SAME_USER:

@@ -6,16 +6,19 @@ Each forked child, before any student code:
   1. joins the cgroup the grader made for it (memory and process caps);
   2. gets namespaces of its own (mounts, network, IPC, hostname), so it sees
      nothing of the other kernels: a fresh /tmp and working folder
-     (small tmpfs, gone with it), no network at all;
+     (small tmpfs, gone with it) holding the assignment's files, no network at all;
   3. starts the Jupyter kernel (sockets, IPython, the working folder on its
      import path as in a cold kernel), still as root, because the socket folder
-     is the grader's and the student may not write there; then unmounts the
-     socket folders from its view;
+     is the grader's and the student may not write there; only then copies in
+     the files its submission handed in beside the notebooks (none the
+     assignment has: the grader left those out), so that nothing running as
+     root ever imports one; then unmounts the socket folders, and the
+     submissions' files below them, from its view;
   4. sets the resource limits and becomes the submission's own user, which
      drops every capability; then the kernel serves the grader.
 
 The grader talks to it with one JSON line per request on stdin, one reply per
-line on stdout:  {"uid", "run_dir", "cgroups": [cgroup.procs files]} -> {"pid"}.
+line on stdout:  {"uid", "run_dir", "cgroups": [cgroup.procs files], "hand_in": folder or null} -> {"pid"}.
 
     zygote.py LIMITS_JSON DATA_DIR WORKDIR MODULE...
 """
@@ -112,6 +115,15 @@ def _capabilities(which: str) -> int:
     return -1
 
 
+def add_hand_in(folder: str | None, workdir: str) -> None:
+    """The student's own files, copied in as root once the kernel has started; the working folder
+    leaves the import path until the kernel is the student's, so nothing imports one as root."""
+    while "" in sys.path:
+        sys.path.remove("")
+    if folder:  # staged by the grader as regular files: a link would be copied as a link, never followed
+        shutil.copytree(folder, workdir, symlinks=True, dirs_exist_ok=True)
+
+
 def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None:
     """In the forked child: never returns."""
     uid = request["uid"]
@@ -125,7 +137,6 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     mount_tmpfs(workdir, size, "0755", uid)
     if os.path.isdir(data_dir):
         shutil.copytree(data_dir, workdir, dirs_exist_ok=True)
-        chown_tree(workdir, uid)
     os.chdir(workdir)
     os.environ["PWD"] = workdir
     sys.path.remove(INSIDE)
@@ -137,12 +148,15 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     app = IPKernelApp.instance()
     # the arguments nbclient gives a kernel it starts: no history file, as in a cold sandbox
     app.initialize(["-f", os.path.join(request["run_dir"], "connection.json"), "--HistoryManager.hist_file=:memory:"])
-    # Its sockets are bound: the folder of every kernel's sockets can go from its view.
+    add_hand_in(request.get("hand_in"), workdir)
+    chown_tree(workdir, uid)
+    # Its sockets are bound: the folder of every kernel's sockets (and hand-ins) can go from its view.
     _check(libc.umount2(os.path.dirname(request["run_dir"]).encode(), MNT_DETACH), "unmount the socket folders")
     for made in (os.environ.get("IPYTHONDIR"), os.environ.get("MPLCONFIGDIR")):  # made while starting
         if made and os.path.isdir(made):
             chown_tree(made, uid)
     become_checked(uid, limits)
+    working_folder_importable()
     app.start()
 
 
