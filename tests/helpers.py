@@ -398,3 +398,12 @@ def run_autograder_as(user, course: Path, *args: str, env: dict[str, str] | None
         env = None
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=course,
                           env=None if env is None else {**os.environ, **env})
+
+
+def make_course_shipping(root: Path, name: str, text: str) -> Path:
+    """The tiny course whose release ships one more file, `name`, beside the notebook."""
+    course = make_course(root)
+    (course / "source" / ASSIGNMENT / name).write_text(text)
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    assert (course / "release" / ASSIGNMENT / name).read_text() == text
+    return course

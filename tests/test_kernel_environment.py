@@ -24,7 +24,7 @@ from helpers import (
     grader_report,
     grades,
     hand_in_notebook,
-    make_course,
+    make_course_shipping,
     ordinary_user,
     printed,
     run_autograder,
@@ -33,7 +33,6 @@ from helpers import (
 )
 from jupyter_client.kernelspec import KernelSpecManager
 
-from autograder.nbgrader_cli import nbgrader
 from autograder.sandbox import PlainKernels
 from autograder.sandbox.cold import ColdKernels
 from autograder.sandbox.rootless import RootlessKernels
@@ -68,11 +67,7 @@ MODES = {"plain": ["--no-sandbox"], "warm": [], "cold": ["--cold"], "rootless": 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     """The tiny course, its release shipping helper.py beside the notebook."""
-    course = make_course(tmp_path_factory.mktemp("helper") / "course")
-    (course / "source" / ASSIGNMENT / "helper.py").write_text(HELPER)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    assert (course / "release" / ASSIGNMENT / "helper.py").read_text() == HELPER
-    return course
+    return make_course_shipping(tmp_path_factory.mktemp("helper") / "course", "helper.py", HELPER)
 
 
 @pytest.fixture(scope="module", params=list(MODES))

@@ -30,7 +30,7 @@ from helpers import (
     graded_notebook,
     grader_report,
     hand_in_notebook,
-    make_course,
+    make_course_shipping,
     nbgrader_autograde,
     ordinary_user,
     printed,
@@ -43,7 +43,6 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.cli import GRADED_BUT_FOR_A_PERSON
 from autograder.coursedir import copy_release_files, open_course
-from autograder.nbgrader_cli import nbgrader
 from autograder.pipeline.execute import Timeouts, execute_notebook
 from autograder.sandbox import HandInTooLarge, Limits, PlainKernels, read_files
 from autograder.sandbox.handed_in import fit, stage
@@ -113,11 +112,7 @@ def graded_by_nbgrader(pristine: Path, tmp_path_factory, name: str, students: li
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     """The tiny course, its release shipping given.py beside the notebook."""
-    course = make_course(tmp_path_factory.mktemp("student-files") / "course")
-    (course / "source" / ASSIGNMENT / "given.py").write_text(GIVEN)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    assert (course / "release" / ASSIGNMENT / "given.py").read_text() == GIVEN
-    return course
+    return make_course_shipping(tmp_path_factory.mktemp("student-files") / "course", "given.py", GIVEN)
 
 
 @pytest.fixture(scope="module")
