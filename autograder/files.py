@@ -48,8 +48,8 @@ def give_to_course_owner(path: Path, course_root: Path) -> None:
         if folder == root:
             break
         with contextlib.suppress(FileNotFoundError):
-            if folder.stat().st_uid == 0:  # made by this run, or another run as root
-                os.chown(folder, *ids)
+            if os.lstat(folder).st_uid == 0:  # made by this run, or another run as root; a link is never followed
+                os.chown(folder, *ids, follow_symlinks=False)
     _chown_tree(path, ids)
 
 

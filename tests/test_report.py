@@ -17,7 +17,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import ASSIGNMENT, hand_in_notebook, make_course, run_autograder, submit
+from helpers import (
+    ASSIGNMENT,
+    comments,
+    gradebook_grades,
+    hand_in_notebook,
+    make_course,
+    release_notebook,
+    run_autograder,
+    sqlite_url,
+    submit,
+)
 from nbgrader.api import Gradebook
 from PIL import Image, ImageStat
 
@@ -112,6 +122,17 @@ def test_a_hand_in_awaiting_a_person_for_its_tests_is_no_zero_in_the_mean(tmp_pa
     assert got["Mean score"] == "5 / 6" and got["Median score"] == "5 / 6"  # bo's tests await a person: no 0
     assert got["Awaiting a person for a test"] == "1"
     assert re.search(r"<td>bo</td><td class=num>—</td>", page)
+
+
+def test_a_cell_the_graded_notebook_has_no_result_for_goes_to_a_person_not_to_zero(tmp_path):
+    root = make_course(tmp_path / "course")
+    submit(root, "cy", hand_in_notebook(root))
+    graded = NotebookOutcome(ASSIGNMENT, release_notebook(root), [CellScore("test_double", 2.0, 2.0)])
+    grade.record(open_course(root), SubmissionOutcome("cy", ASSIGNMENT, [graded]))
+    rows = gradebook_grades(sqlite_url(root))["cy"]
+    assert (rows["test_double"].auto_score, rows["test_double"].needs_manual_grade) == (2.0, False)
+    assert (rows["test_derivative"].auto_score, rows["test_derivative"].needs_manual_grade) == (None, True)
+    assert "no result for this cell" in (comments(root, "cy")["derivative"] or "")
 
 
 def test_summary_counts(page):

@@ -54,6 +54,9 @@ HAND_INS = {
     "own_module": ({"double": "from mymodule import double"}, {"mymodule.py": "def double(x):\n    return 2 * x\n"}),
     "replaces_given": ({"double": USES_GIVEN}, {"given.py": "FACTOR = 3\n"}),
     "leaves_out_given": ({"double": USES_GIVEN}, {}),
+    # modules the guard and the tests rely on, handed in: never imported in their place
+    "shadows_numpy": ({}, {name: "raise ImportError('the handed-in copy was imported')\n"
+                           for name in ("numpy.py", "torch.py", "ipykernel_launcher.py")}),
 }
 SEES = ("import json, os\nprint('SEEN', json.dumps({name: os.path.lexists(name) for name in "
         "['notes.txt', 'solution.ipynb', 'source']}))\n"
@@ -129,7 +132,7 @@ def graded(request, pristine) -> Path:
     place = folder_of(user)
     course = place / "course"
     shutil.copytree(pristine, course)
-    for student in ("own_module", "replaces_given"):
+    for student in ("own_module", "replaces_given", "shadows_numpy"):
         hand_in(course, student)
     hand_in_links(course)
     hand_in_too_much(course)
@@ -197,6 +200,14 @@ def test_a_symlink_in_the_submitted_folder_is_not_followed(graded):
 def test_no_file_handed_in_runs_as_root_while_the_kernel_starts(graded):
     (line,) = printed(graded_notebook(graded, "linker"), "SHADOWED")
     assert "shadowed-by-0" not in json.loads(line), line
+
+
+@pytest.mark.slow
+def test_files_named_like_the_modules_the_kernel_and_tests_import_stand_in_for_none_of_them(graded):
+    """A numpy.py, torch.py or ipykernel_launcher.py handed in: the kernel starts, the guard and the
+    tests use the real ones, and the honest answer gets its marks (no endless 'grade again')."""
+    assert auto_scores(graded, "shadows_numpy")["test_double"] == POINTS["test_double"]
+    assert grader_report(graded, "shadows_numpy")["for_a_person"] == []
 
 
 @pytest.mark.slow

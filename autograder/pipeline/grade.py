@@ -234,7 +234,10 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
                     record_or_say_why(course, outcome)  # here only: one writer
                 outcomes.append(outcome)
                 if on_done:
-                    on_done(outcome)
+                    try:
+                        on_done(outcome)
+                    except Exception:  # the progress line (a closed pipe, say) never stops grading
+                        log.debug("reporting progress failed", exc_info=True)
         finally:
             # On Ctrl-C or a gradebook error: drop what has not started, and let
             # the closing runner kill the kernels of what has.

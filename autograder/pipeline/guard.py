@@ -145,6 +145,13 @@ def _autograder_install(name):
 
     sys.modules[name] = types.SimpleNamespace(restore=restore)
 
+    # The kernel started with the working folder off the import path (PYTHONSAFEPATH), so that no
+    # file handed in could stand in for what the snapshot holds; now student code may import from it.
+    if "" not in sys.path:
+        where = next((i for i, p in enumerate(sys.path) if os.path.basename(p) in ("site-packages", "dist-packages")), 0)
+        sys.path.insert(where, "")
+    os.environ.pop("PYTHONSAFEPATH", None)  # the student's own `python script.py` behaves as usual
+
 _autograder_install({name!r})
 del _autograder_install
 '''

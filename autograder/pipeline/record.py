@@ -134,10 +134,18 @@ def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Noteb
     found = {s.grade_id: s for s in nb_outcome.scores}
     notebook = gb.find_notebook(nb_outcome.name, outcome.assignment)
     flagged = nb_outcome.flags_by_cell([cell.name for cell in notebook.grade_cells])
+    if nb_outcome.notebook is not None:  # graded, yet a cell of the gradebook has no result: never a silent 0
+        for cell in notebook.grade_cells:
+            if cell.name not in found and not nb_outcome.ungraded:
+                flagged.setdefault(cell.name, []).append(
+                    "the graded notebook has no result for this cell (is release/ older than source/? "
+                    "run `nbgrader generate_assignment` again); grade it by hand")
     for cell in notebook.grade_cells:
         grade = gb.find_grade(cell.name, nb_outcome.name, outcome.assignment, outcome.student)
         # Not graded: no score, a person grades it. Nothing handed in: 0, as nbgrader gives a missing notebook.
-        auto = None if nb_outcome.ungraded else found[cell.name].auto_score if cell.name in found else 0.0
+        no_result = nb_outcome.notebook is not None and cell.name not in found
+        auto = (None if nb_outcome.ungraded or no_result
+                else found[cell.name].auto_score if cell.name in found else 0.0)
         grade.needs_manual_grade = _needs_a_person(grade, auto, cell.name in flagged)
         grade.auto_score = auto
     for gid, comment in _comments(nb_outcome, flagged, notebook).items():

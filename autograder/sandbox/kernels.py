@@ -35,7 +35,9 @@ STARTUP_SECONDS = 60  # nbclient's own startup_timeout
 KERNEL_NAME = "python3"
 KERNEL_LANGUAGE = "python"  # of KERNEL_NAME: a notebook in another language is not run
 # What `nbgrader autograde` sets for the notebook's code, which may test it.
-AUTOGRADE_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde"}
+# PYTHONSAFEPATH: `python -m ipykernel_launcher` must not import a handed-in file (a numpy.py, say) before
+# the guard has taken its snapshot; the guard then puts the working folder on the path itself.
+AUTOGRADE_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde", "PYTHONSAFEPATH": "1"}
 
 
 class MemoryCap(Protocol):
