@@ -97,7 +97,6 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
     folder = course.path("submitted", student, assignment)
     try:  # the student's module or data beside the notebook, as nbgrader autograde gives them to the kernel
         files = read_files(course.handed_in_files(student, assignment), runner.room)
-        # a runner made before hand-ins carried files (a test's own, say) is asked as it was
         execution = runner.run(nb, files)
     except HandInTooLarge as error:
         outcome.ungraded = (f"{error}: grade it by hand in formgrader, or take what the notebook does not need "
