@@ -16,7 +16,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 from . import collect
 from .course import badges
-from .course import release as selfcheck
+from .course import release as course_release
 from .course.lessons import execute, stderr_outputs
 from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
@@ -30,13 +30,13 @@ from .terminal import Progress, needing_a_person, table
 
 
 def _slugs(names: list[str]) -> list[str]:
-    return [topic(name).slug for name in names] or selfcheck.all_slugs()
+    return [topic(name).slug for name in names] or course_release.all_slugs()
 
 
 def cmd_release(args: argparse.Namespace) -> int:
     slugs = _slugs(args.assignments)
     with tempfile.TemporaryDirectory() as scratch:
-        selfcheck.write_release(slugs, Path(scratch))
+        course_release.write_release(slugs, Path(scratch))
     print(f"release/ regenerated from source/ for: {', '.join(slugs)}")
     return 0
 
@@ -52,7 +52,7 @@ def cmd_badges(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_line(cells: list[selfcheck.GradedCell]) -> tuple[float, float]:
+def _score_line(cells: list[course_release.GradedCell]) -> tuple[float, float]:
     auto = [c for c in cells if c.autograded]
     return sum(c.score or 0 for c in auto), sum(c.max_score for c in auto)
 
@@ -75,15 +75,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             lesson, notes = "missing", notes + [f"no lesson at {topic(slug).lesson}"]
         with tempfile.TemporaryDirectory() as scratch:
-            result = selfcheck.check_assignment(slug, Path(scratch))
-        got, full = _score_line(result[selfcheck.SOLVED])
-        blank, _ = _score_line(result[selfcheck.BLANK])
+            result = course_release.check_assignment(slug, Path(scratch))
+        got, full = _score_line(result[course_release.SOLVED])
+        blank, _ = _score_line(result[course_release.BLANK])
         if got != full:
             notes.append("solution below full marks: " + ", ".join(
-                c.grade_id for c in result[selfcheck.SOLVED] if c.autograded and c.score != c.max_score))
+                c.grade_id for c in result[course_release.SOLVED] if c.autograded and c.score != c.max_score))
         if blank != 0:
             notes.append("blank release scores: " + ", ".join(
-                c.grade_id for c in result[selfcheck.BLANK] if c.autograded and c.score))
+                c.grade_id for c in result[course_release.BLANK] if c.autograded and c.score))
         failures += bool(notes)
         print(f"{slug:<20} {lesson:>12} {got:>5g}/{full:<6g} {blank:>5g}/{full:<4g}  {'; '.join(notes) or 'ok'}", flush=True)
     if failures:
