@@ -146,6 +146,7 @@ class GuardedExporter(NotebookExporter):
         if coursedir is not None:
             found = graded_by_autograder(coursedir, list(getattr(converter, "assignments", {})))
             if found:
-                converter.log.error(refusal(found))
-                raise NbGraderException(refusal(found))
+                message = refusal(found)
+                converter.log.error(message)
+                raise NbGraderException(message)
 

@@ -66,20 +66,20 @@ def display(data: dict, **metadata) -> nbformat.NotebookNode:
     return new_output("display_data", data=data, metadata=metadata)
 
 
-def png_bytes() -> bytes:
+def drawing(image_format: str, out: io.IOBase):
+    """A small line plot, drawn by matplotlib in `image_format`, as a student's cell would show it."""
     fig = Figure(figsize=(2, 1))
     fig.add_subplot().plot([0, 1], [1, 0])
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
+    fig.savefig(out, format=image_format)
     return out.getvalue()
+
+
+def png_bytes() -> bytes:
+    return drawing("png", io.BytesIO())
 
 
 def svg_text() -> str:
-    fig = Figure(figsize=(2, 1))
-    fig.add_subplot().plot([0, 1], [1, 0])
-    out = io.StringIO()
-    fig.savefig(out, format="svg")
-    return out.getvalue()
+    return drawing("svg", io.StringIO())
 
 
 def classic_html(nb) -> str:
