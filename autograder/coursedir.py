@@ -6,7 +6,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -15,7 +15,10 @@ from nbgrader.utils import find_all_files, parse_utc
 from traitlets.config import Config
 from traitlets.config.loader import LazyConfigValue, PyFileConfigLoader
 
+from .files import write_atomically
+
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's, beside a hand-in: when it was handed in
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's Exchange.timestamp_format, written in UTC
 
 
 class CourseError(ValueError):
@@ -144,3 +147,11 @@ def copy_release_files(release: Path, dest: Path, exclude: Iterable[str] = ()) -
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     return dest if files else None
+
+
+def write_timestamp(folder: Path, when: datetime) -> Path:
+    """nbgrader's timestamp.txt in a hand-in's folder: `when` (aware) in UTC, as nbgrader writes it
+    ("2024-03-01 14:05:00.000000 UTC"), so that parse_utc and `Course.timestamp` read it back."""
+    path = Path(folder) / TIMESTAMP_FILE
+    write_atomically(path, when.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT).encode())
+    return path

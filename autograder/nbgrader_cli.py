@@ -12,6 +12,12 @@ class NbgraderFailed(RuntimeError):
     pass
 
 
+def path_with_this_environment() -> str:
+    """PATH with this Python's own bin folder first, as an activated virtual environment has it:
+    nbgrader runs `alembic` (to make a new gradebook) and kernels from PATH."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def nbgrader(course: Path, *args: str) -> str:
     """Run one nbgrader command in `course`; raise with its log when it fails."""
     done = subprocess.run(
@@ -20,8 +26,7 @@ def nbgrader(course: Path, *args: str) -> str:
         cwd=course,
         capture_output=True,
         text=True,
-        # nbgrader runs `alembic` and the kernel from PATH: make it this environment's.
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env={**os.environ, "PATH": path_with_this_environment()},
     )
     if done.returncode != 0:
         raise NbgraderFailed(

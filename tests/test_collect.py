@@ -383,7 +383,8 @@ def test_paths_in_a_zip_never_escape(tmp_path, course):
     assert gradebook.read_bytes() == b"grades"
     assert set(submitted(course)) == {f"dave/{A}/{A}.ipynb"}
     new = {p for p in tmp_path.rglob("*")} - before
-    assert all(p.is_relative_to(course / "submitted") for p in new)
+    # the hand-ins, and the record of who handed them in (collected/<assignment>/roster.json)
+    assert all(p.is_relative_to(course / "submitted") or p.is_relative_to(course / "collected") for p in new)
     unsafe = [u for u in report.unplaced if u.reason.startswith("unsafe path")]
     assert len(unsafe) == 6
 
@@ -433,8 +434,11 @@ def test_collecting_again_replaces_or_leaves_unchanged(tmp_path, course):
     second = make_folder(tmp_path / "second", {"alice.ipynb": handin(), "bob.ipynb": handin(answer="return x")})
     report = collect(course, A, second, [A])
     notes = {p.student: p.note for p in report.placed}
-    assert notes == {"alice": "renamed from 'alice.ipynb'; unchanged",
-                     "bob": "renamed from 'bob.ipynb'; replaced an earlier hand-in"}
+    assert notes["alice"] == "renamed from 'alice.ipynb'; unchanged"
+    # nothing in a plain folder orders two hand-ins: the one collected last wins, the earlier is kept aside
+    assert notes["bob"].startswith(f"renamed from 'bob.ipynb'; replaced an earlier hand-in; the earlier one kept "
+                                   f"in collected/{A}/replaced/bob/")
+    assert "could not tell which is newer" in notes["bob"]
     assert submitted(course)[f"bob/{A}/{A}.ipynb"] == handin(answer="return x")
     assert not [p for p in (course / "submitted").rglob("*") if p.name.endswith(".tmp")]
 

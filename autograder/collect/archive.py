@@ -4,8 +4,11 @@ flat list of entries, and each entry's bytes copied out within the limits.
 This is where a hostile download is stopped: names that are absolute or climb
 with '..', symbolic links, zip bombs (by size, by entry count, by nesting and by
 the bytes unpacked from the whole download together), and the junk that tools
-add (macOS metadata, Jupyter checkpoints). Not here: who handed a file in
-(`lms`) and which notebook it is (`names`, `content`).
+add (macOS metadata, Jupyter checkpoints); and a damaged download is named as one.
+Not here: who handed a file in (`lms`) and which notebook it is (`names`, `content`).
+
+A zip stores each member's time as a wall-clock time with no zone; it is read in
+the zone the person names (`collect --timezone`), else in this machine's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -34,7 +37,13 @@ MAX_NESTING = 3  # zips inside zips
 OS_JUNK = {".ds_store", "thumbs.db", "desktop.ini"}
 
 # What may fail while reading a member of a zip: a damaged or unsupported zip says so in many ways.
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError)  # of those, the ones a damaged zip gives (bad CRC, cut short)
+
+# Where an entry's bytes (and time) come from.
+ON_DISK = "folder"  # a file of the folder given: its time is whenever it was last written here
+IN_DOWNLOAD_ZIP = "zip"  # a member of the zip given: its time is what made that zip wrote (an LMS: see lms.py)
+IN_NESTED_ZIP = "nested"  # inside a zip found inside the download (a student's own zip, say)
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,11 @@ class Entry:
     parts: tuple[str, ...]  # path inside the download; nested zips count as folders named after them
     source: str  # path as shown to the user
     size: int
-    mtime: float
+    mtime: float  # seconds since the epoch; 0.0 when the zip gives no time
     order: int  # position in the download: later wins a tie
     open: Callable[[], IO[bytes]]
     real_dirs: int = 0  # leading parts that are folders on disk, not made from a zip
+    origin: str = ON_DISK  # ON_DISK, IN_DOWNLOAD_ZIP or IN_NESTED_ZIP
 
 
 class _Budget:
@@ -95,11 +105,12 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
     return parts if parts and ".." not in parts else None
 
 
-def _zip_mtime(info: zipfile.ZipInfo) -> float:
+def _zip_mtime(info: zipfile.ZipInfo, zone: tzinfo | None) -> float:
     try:
-        return datetime(*info.date_time).timestamp()
+        when = datetime(*info.date_time)
     except ValueError:  # some tools write a zero date
         return 0.0
+    return (when.replace(tzinfo=zone) if zone else when).timestamp()  # naive: this machine's zone
 
 
 def junk_reason(parts: tuple[str, ...]) -> str | None:
@@ -118,10 +129,11 @@ def junk_reason(parts: tuple[str, ...]) -> str | None:
 class Download:
     """A folder or zip (and the zips inside it) walked into a flat list of entries."""
 
-    def __init__(self, scratch: Path, stack: ExitStack, limits: Limits) -> None:
+    def __init__(self, scratch: Path, stack: ExitStack, limits: Limits, zone: tzinfo | None = None) -> None:
         self.scratch = scratch
         self.stack = stack
         self.limits = limits
+        self.zone = zone
         self.budget = _Budget(limits.total_bytes)
         self.entries: list[Entry] = []
         self.unplaced: list[Unplaced] = []
@@ -161,15 +173,16 @@ class Download:
                     "unsafe path in the archive (absolute or containing '..'): not extracted; "
                     "if it is a real hand-in, ask the student to submit it again")))
                 continue
-            self._add_file(prefix + parts, where, info.file_size, _zip_mtime(info),
-                           partial(archive.open, info), depth, real_dirs)
+            origin = IN_DOWNLOAD_ZIP if depth == 0 else IN_NESTED_ZIP
+            self._add_file(prefix + parts, where, info.file_size, _zip_mtime(info, self.zone),
+                           partial(archive.open, info), depth, real_dirs, origin)
 
     def _add_file(self, parts: tuple[str, ...], source: str, size: int, mtime: float,
-                  opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> None:
+                  opener: Callable[[], IO[bytes]], depth: int, real_dirs: int, origin: str = ON_DISK) -> None:
         if not junk_reason(parts) and parts[-1].lower().endswith(".zip"):
             self._add_nested_zip(parts, source, size, opener, depth, real_dirs)
             return
-        self.entries.append(Entry(parts, source, size, mtime, len(self.entries), opener, real_dirs))
+        self.entries.append(Entry(parts, source, size, mtime, len(self.entries), opener, real_dirs, origin))
 
     def _add_nested_zip(self, parts: tuple[str, ...], source: str, size: int,
                         opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> None:
@@ -212,14 +225,32 @@ class Download:
             with entry.open() as src:
                 if _copy_bounded(src, copy, limit) is None:
                     return too_big
+        except DAMAGE as e:
+            return (f"damaged in the download ({e}): download the zip again from the LMS; if this file is "
+                    "still damaged, ask the student to hand it in again")
         except ZIP_ERRORS as e:
             return f"could not be read from the download ({e}): download it again from the LMS"
         return None
 
 
-def list_download(path: Path, scratch: Path, stack: ExitStack, limits: Limits) -> Download:
+def _damaged_zip(path: Path) -> str | None:
+    """Why a file that is no readable zip was meant to be one (named .zip, or starting as zips do)."""
+    try:
+        with open(path, "rb") as file:
+            starts_like_a_zip = file.read(4) == b"PK\x03\x04"
+    except OSError:
+        starts_like_a_zip = False
+    if starts_like_a_zip:
+        return "it starts as a zip but its end, where a zip lists its files, is missing (cut short while downloading?)"
+    if path.suffix.lower() == ".zip":
+        return "it is named .zip but holds no zip (an error page saved in its place?)"
+    return None
+
+
+def list_download(path: Path, scratch: Path, stack: ExitStack, limits: Limits,
+                  zone: tzinfo | None = None) -> Download:
     """Every file of the download at `path`; CollectError when it cannot be read at all."""
-    download = Download(scratch, stack, limits)
+    download = Download(scratch, stack, limits, zone)
     if not path.exists():
         raise CollectError(f"{path} does not exist: give the zip or folder you downloaded from the LMS")
     if path.is_dir():
@@ -228,7 +259,11 @@ def list_download(path: Path, scratch: Path, stack: ExitStack, limits: Limits) -
         try:
             download.add_zip(path, (), "", depth=0)
         except (zipfile.BadZipFile, OSError) as e:
-            raise CollectError(f"{path} is not a readable zip ({e}): download it again from the LMS") from e
+            raise CollectError(f"{path} is a damaged zip, not a readable zip ({e}): download it again from "
+                               "the LMS; nothing was collected") from e
+    elif damage := _damaged_zip(path):
+        raise CollectError(f"{path} is a damaged zip: {damage}. Download it again from the LMS; nothing was "
+                           "collected")
     else:
         raise CollectError(
             f"{path} is neither a folder nor a zip: give the LMS download (a .zip) or a folder of "

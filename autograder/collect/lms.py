@@ -1,25 +1,53 @@
 """Who handed in what: the student id and the file name, read from where an
 entry sits in the download, knowing how Moodle and Canvas name hand-ins, and
-the wrapper folders (a zipped "submissions/", a zip in a zip) taken off first.
+the wrapper folders (a zipped "submissions/", a zip in a zip) taken off first;
+and what a hand-in's name tells of it besides (`HandIn.record`).
 
 Not here: which notebook a file is (`names`, `content`) and which of several
-hand-ins wins (`place`; `HandIn.rank` only says which is later).
+hand-ins wins (`place` within a download, `newest` against the course).
+
+What the two LMSs put in their "download all submissions" zips (read in their sources):
+
+- Moodle (mod/assign/locallib.php, assign::download_submissions): a folder per student and
+  submission plugin, "<full name>_<participant id>_assignsubmission_<plugin>_", the name with "_"
+  made " " ("Participant" under blind marking). The zip is streamed with
+  core_files\\archive_writer (files/classes/local/archive_writer/zip_writer.php,
+  add_file_from_stored_file), which gives ZipStream no time, and ZipStream's Option\\File then
+  takes "new DateTime()": every member carries the moment of the download, in the server's zone.
+  (Moodle before 3.9 zipped with zip_packer/ZipArchive::addFile, the time of the server's copy of
+  the content.) Neither is when the student handed in.
+- Canvas (lib/content_zipper.rb, ContentZipper#add_upload_submission and #get_filename): flat,
+  "<sortable name, lower case, only word characters>_[LATE_]<user id>_<attachment id>_<file name>";
+  "LATE" is Canvas's own judgement of the submission. rubyzip's get_output_stream gets no time,
+  so Zip::Entry takes Zip::DOSTime.now: again the moment the zip was built. A file handed in again
+  under a name the student's Submissions folder already holds is renamed "<name>-N"
+  (Attachment.make_unique_filename).
+
+So a member's time is kept only as `LmsHandIn.zip_time`, which orders two downloads of one LMS,
+and never as the hand-in's time: nbgrader would apply its late penalty to the download's date.
+Moodle's hand-in times come from its grading worksheet instead (`worksheet`, `handin_times`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 
-from .archive import Entry, junk_reason
-from .names import is_notebook_name, match_name, other_file_reason, strip_notebook_suffix
+from ..coursedir import TIMESTAMP_FILE
+from ..roster import CANVAS as CANVAS_LMS
+from ..roster import MOODLE as MOODLE_LMS
+from ..roster import LmsHandIn
+from .archive import IN_DOWNLOAD_ZIP, IN_NESTED_ZIP, Entry, junk_reason
+from .names import canvas_copy_number, is_notebook_name, match_name, other_file_reason, strip_notebook_suffix
 from .report import Unplaced
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 # Moodle: "<Full Name>_<participant id>_assignsubmission_file_" + ("/" + file | file)
 MOODLE = re.compile(r"(?P<name>.*?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<rest>.*)", re.DOTALL)
-# Canvas: "<lastfirst>_[LATE_]<user id>_<submission id>_<original file name>"
+# Canvas: "<lastfirst>_[LATE_]<user id>_<attachment id>_<original file name>"
 CANVAS = re.compile(r"(?P<name>[^_]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<rest>.+)", re.DOTALL)
+BLIND_MARKING_NAME = "Participant"  # Moodle's folder name when identities are hidden: no name to keep
 
 
 @dataclass(frozen=True)
@@ -28,17 +56,36 @@ class HandIn:
     entry: Entry
     file_name: str  # as the student named it (LMS prefix removed)
     forced: str | None = None  # notebook it must be ("<student_id>.ipynb" form)
-    late: bool = False
-    submission: int = -1  # Canvas submission id: higher is later
+    lms: str | None = None  # roster.MOODLE or roster.CANVAS when the name is that LMS's
+    full_name: str | None = None
+    folder: str | None = None  # the LMS's prefix for the student, as the download spells it
+    late: bool = False  # Canvas's LATE
+    attachment: int | None = None  # Canvas's id of the file: higher is later
 
-    @property
-    def rank(self) -> tuple[bool, int, float, int]:
-        """Later hand-ins rank higher: Canvas LATE and submission id, then time, then order."""
-        return (self.late, self.submission, self.entry.mtime, self.entry.order)
+    def record(self, notebook: str) -> LmsHandIn:
+        """What this one file tells of the hand-in, as the roster keeps it (no download or collect time)."""
+        zip_time = None
+        if self.lms and self.entry.origin == IN_DOWNLOAD_ZIP and self.entry.mtime > 0:
+            zip_time = datetime.fromtimestamp(self.entry.mtime, timezone.utc).isoformat(timespec="seconds")
+        canvas = self.lms == CANVAS_LMS
+        return LmsHandIn(self.student, self.lms, self.full_name, self.folder, self.attachment,
+                         canvas_copy_number(self.file_name, notebook) if canvas else None, self.late,
+                         files={notebook: self.file_name}, zip_time=zip_time)
 
 
-def _lms_folder(name: str) -> re.Match[str] | None:
-    return MOODLE.fullmatch(name) or CANVAS.fullmatch(name)
+def _lms_folder(name: str) -> tuple[str, re.Match[str]] | None:
+    """Which LMS named this top-level entry, and how, or None for a name of neither."""
+    for lms, pattern in ((MOODLE_LMS, MOODLE), (CANVAS_LMS, CANVAS)):
+        if found := pattern.fullmatch(name):
+            return lms, found
+    return None
+
+
+def _full_name(lms: str, name: str) -> str | None:
+    name = name.strip()
+    if lms == MOODLE_LMS and name == BLIND_MARKING_NAME:
+        return None
+    return name or None
 
 
 def _id_problem(student: str) -> str | None:
@@ -53,10 +100,13 @@ def _who(entry: Entry, notebooks: list[str]) -> HandIn | str:
     head, file_name = entry.parts[0], entry.parts[-1]
     lms = _lms_folder(head)
     if lms:
+        kind, found = lms
         if len(entry.parts) == 1:  # flat download: the file name follows the LMS prefix
-            file_name = lms["rest"]
-        late, sub = bool(lms.groupdict().get("late")), int(lms.groupdict().get("sub") or -1)
-        return HandIn(lms["id"], entry, file_name, late=late, submission=sub)
+            file_name = found["rest"]
+        folder = head[: len(head) - len(found["rest"])]
+        attachment = int(found["sub"]) if kind == CANVAS_LMS else None
+        return HandIn(found["id"], entry, file_name, lms=kind, full_name=_full_name(kind, found["name"]),
+                      folder=folder, late=bool(found.groupdict().get("late")), attachment=attachment)
     if len(entry.parts) > 1:
         return _id_problem(head) or HandIn(head, entry, file_name)
     return _who_from_file_name(entry, notebooks)
@@ -76,11 +126,24 @@ def _who_from_file_name(entry: Entry, notebooks: list[str]) -> HandIn | str:
     return _id_problem(student) or HandIn(student, entry, file_name, forced=notebooks[0])
 
 
-def assign_students(entries: list[Entry], notebooks: list[str]) -> tuple[list[HandIn], list[Unplaced]]:
-    """Each notebook entry with its student; every other entry with why it is not a hand-in."""
-    handins, unplaced = [], []
+def _is_stamp(entry: Entry) -> bool:
+    """nbgrader's timestamp.txt in a student's folder of a plain download (not an LMS's folder)."""
+    return len(entry.parts) > 1 and entry.parts[-1] == TIMESTAMP_FILE and not _lms_folder(entry.parts[0])
+
+
+def assign_students(entries: list[Entry], notebooks: list[str]
+                    ) -> tuple[list[HandIn], list[Unplaced], list[Entry]]:
+    """Each notebook entry with its student; every other entry with why it is not a hand-in; and the
+    timestamp.txt files nbgrader leaves beside hand-ins, to be read as their times."""
+    handins, unplaced, stamps = [], [], []
     for entry in entries:
         reason = junk_reason(entry.parts)
+        if not reason and _is_stamp(entry):
+            if entry.origin == IN_NESTED_ZIP:  # someone's own zip (a student's?): its word on when is not taken
+                reason = f"ignored: a {TIMESTAMP_FILE} inside a zip in the download is not taken as a hand-in time"
+            elif not (reason := _id_problem(entry.parts[0])):
+                stamps.append(entry)
+                continue
         if not reason and not is_notebook_name(entry.parts[-1]):
             reason = other_file_reason(entry.parts[-1])
         if not reason:
@@ -90,7 +153,7 @@ def assign_students(entries: list[Entry], notebooks: list[str]) -> tuple[list[Ha
                 continue
             reason = who
         unplaced.append(Unplaced(entry.source, reason))
-    return handins, unplaced
+    return handins, unplaced, stamps
 
 
 def _should_strip(head: str, inside: list[Entry], notebooks: list[str]) -> bool:
@@ -120,3 +183,4 @@ def strip_wrappers(entries: list[Entry], notebooks: list[str]) -> list[Entry]:
             return entries
         entries = [replace(e, parts=e.parts[1:], real_dirs=max(e.real_dirs - 1, 0))
                    if e.parts[0] == head and len(e.parts) > 1 else e for e in entries]
+

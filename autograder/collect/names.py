@@ -8,6 +8,7 @@ notebook by what is inside it is `content`'s.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -83,3 +84,20 @@ def other_file_reason(name: str) -> str:
     kind = Path(name).suffix or "no extension"
     return (f"not a notebook ({kind}): only .ipynb files are collected; if it holds the student's work, "
             "ask for the notebook")
+
+
+def canvas_copy_number(file_name: str, notebook: str) -> int:
+    """N of the "-N" Canvas adds to a file handed in again under a name the student's Submissions folder
+    already holds (Attachment.make_unique_filename: "tiny.ipynb", then "tiny-1.ipynb", "tiny-2.ipynb");
+    0 when the name has none. Only a suffix taken off on the way to `notebook` counts, so a notebook
+    really named "lab-1" handed in as "lab-1.ipynb" is 0."""
+    target = _fold(notebook)
+    found = name_candidates(file_name)
+    number = 0
+    for longer, shorter in itertools.pairwise(found):
+        if _fold(longer) == target:
+            return number
+        suffix = re.fullmatch(re.escape(shorter) + r"\s*-(\d+)", longer)
+        if suffix and not number:  # the outermost "-N" is Canvas's; one inside it is the student's own
+            number = int(suffix[1])
+    return number if found and _fold(found[-1]) == target else 0

@@ -1,10 +1,11 @@
-"""From hand-ins to files in submitted/: read each one, decide which notebook
-it is (by name, by content, or as a student's only notebook), keep the later
-of two hand-ins for one notebook, then write each winner atomically.
+"""From hand-ins to decisions: read each one, decide which notebook it is (by
+name, by content, or as a student's only notebook), and keep the later of two
+files for one notebook in one download, by the rule every command shares
+(`roster.later_than`). Also read here: the times nbgrader's timestamp.txt files
+in a download give.
 
-Every file is read and every decision made before anything is written. The
-destination is made only of the student id (checked by `lms`) and the
-assignment's own notebook names, never of a name inside the download.
+Every file is read and every decision made before anything is written; writing,
+and comparing with what the course already holds, is `newest`'s job.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
-from ..files import write_atomically
+from nbgrader.utils import parse_utc
+
 from ..handin import UnreadableNotebook
-from .archive import Download
+from ..roster import later_than
+from .archive import Download, Entry
 from .content import Fingerprint, match_content, read_fingerprint
-from .lms import HandIn
+from .lms import TIMESTAMP_FILE, HandIn
 from .names import match_name
-from .report import Placed, Unplaced
+from .report import Unplaced
+
+MAX_STAMP_BYTES = 1024  # nbgrader's timestamp.txt is one line
 
 # --- reading the hand-ins ------------------------------------------------------------------------
 
@@ -54,6 +61,35 @@ def read_all(handins: list[HandIn], download: Download) -> tuple[list[Candidate]
         else:
             unplaced.append(Unplaced(handin.entry.source, got))
     return candidates, unplaced
+
+
+def _read_stamp(entry: Entry, copy: Path, download: Download) -> datetime | str:
+    if entry.size > MAX_STAMP_BYTES:
+        return f"too large for nbgrader's {TIMESTAMP_FILE} ({entry.size} bytes): not read as the hand-in's time"
+    problem = download.spool(entry, copy)
+    if problem:
+        return problem
+    text = copy.read_bytes()[:MAX_STAMP_BYTES].decode("utf-8", errors="replace").strip()
+    try:
+        return parse_utc(text).replace(tzinfo=timezone.utc)  # read as nbgrader reads it: naive is UTC
+    except (ValueError, OverflowError, TypeError):  # dateutil's ways of refusing
+        return (f"holds {text[:60]!r}, which is not a time nbgrader reads: correct it (as 2024-03-01 "
+                "14:05:00 UTC) or delete it, and collect again")
+
+
+def read_stamps(stamps: list[Entry], download: Download) -> tuple[dict[str, datetime], list[Unplaced]]:
+    """student -> when the hand-in was handed in, from nbgrader's timestamp.txt in the student's folder
+    (the latest, if the folder has several); the files that hold no time, with why."""
+    times: dict[str, datetime] = {}
+    unplaced = []
+    for i, entry in enumerate(stamps):
+        got = _read_stamp(entry, download.scratch / f"timestamp-{i}.txt", download)
+        if isinstance(got, str):
+            unplaced.append(Unplaced(entry.source, got))
+        else:
+            student = entry.parts[0]
+            times[student] = max(got, times.get(student, got))
+    return times, unplaced
 
 
 # --- deciding where each hand-in goes ------------------------------------------------------------
@@ -93,9 +129,21 @@ def _only_one(c: Candidate, notebook: str, templates: Mapping[str, Any]) -> Deci
     return Decision(c, notebook, note)
 
 
+def _compare(a: Decision, b: Decision) -> int:
+    """Which of two files for one notebook is the later hand-in: by `later_than`, as between downloads;
+    else by the files' own times, which one zip or folder gave both; else the later in the download."""
+    first, second = a.candidate.handin, b.candidate.handin
+    later = later_than(first.record(a.notebook), second.record(b.notebook))
+    if later is None and first.entry.mtime != second.entry.mtime:
+        later = first.entry.mtime > second.entry.mtime
+    if later is None:
+        return first.entry.order - second.entry.order
+    return 1 if later else -1
+
+
 def _latest(decisions: list[Decision]) -> tuple[Decision, list[Unplaced]]:
     """Of several files for one notebook, the later hand-in wins; the others are listed."""
-    ordered = sorted(decisions, key=lambda d: d.candidate.handin.rank)
+    ordered = sorted(decisions, key=cmp_to_key(_compare))
     winner = ordered[-1]
     lost = [Unplaced(d.candidate.handin.entry.source,
                      f"superseded by {winner.candidate.handin.entry.source!r}, a later hand-in of "
@@ -136,27 +184,3 @@ def decide(candidates: list[Candidate], notebooks: list[str],
         decisions += d
         unplaced += u
     return decisions, unplaced
-
-
-# --- writing -------------------------------------------------------------------------------------
-
-
-def place(d: Decision, submitted: Path, assignment: str) -> Placed | Unplaced:
-    """Write one decided hand-in to submitted/<student>/<assignment>/<notebook>.ipynb."""
-    handin = d.candidate.handin
-    dest = submitted / handin.student / assignment / f"{d.notebook}.ipynb"
-    shown = dest.relative_to(submitted.parent).as_posix()
-    if not dest.resolve().is_relative_to(submitted.resolve()):  # a symbolic link planted in submitted/
-        return Unplaced(handin.entry.source, f"{shown} leads outside submitted/ (a symbolic link?): "
-                                             "not written; remove the link and collect again")
-    notes = [d.note] if d.note else []
-    new = d.candidate.copy.read_bytes()
-    if dest.is_file() and dest.read_bytes() == new:
-        return Placed(handin.student, handin.entry.source, dest, "; ".join(notes + ["unchanged"]))
-    if dest.exists():
-        notes.append("replaced an earlier hand-in")
-    try:
-        write_atomically(dest, new)
-    except OSError as e:
-        return Unplaced(handin.entry.source, f"could not write {shown} ({e}): fix that and collect again")
-    return Placed(handin.student, handin.entry.source, dest, "; ".join(notes) or None)

@@ -1,0 +1,56 @@
+"""The students' names, e-mail addresses and LMS ids, as a download gave them, into nbgrader's
+gradebook, so that formgrader shows "Hart, Amelia" rather than "None, None".
+
+A name already in the gradebook is never overwritten: an instructor's imported
+class list (`nbgrader db student import`) knows better than a folder name. Only
+the gradebook's Student rows: the records themselves are `autograder.roster`'s.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from ..nbgrader_cli import path_with_this_environment
+from ..roster import LmsHandIn
+
+
+@contextmanager
+def _alembic_on_path() -> Iterator[None]:
+    """nbgrader's Gradebook runs `alembic` from PATH when it makes a new gradebook: this environment's."""
+    before = os.environ.get("PATH")
+    os.environ["PATH"] = path_with_this_environment()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = before
+
+
+def name_students(db_url: str, course_id: str, records: dict[str, LmsHandIn]) -> list[str]:
+    """Give each LMS student of `records` their first and last name, e-mail address (Moodle's worksheet) and
+    lms_user_id where the gradebook has none; the ids of the students changed. Hand-ins that came from no
+    LMS are left alone."""
+    changed: list[str] = []
+    if not any(record.lms for record in records.values()):
+        return changed  # nothing to name: the gradebook is not even opened
+    with _alembic_on_path(), Gradebook(db_url, course_id) as gb:
+        for student, record in sorted(records.items()):
+            if not record.lms:
+                continue
+            try:
+                known = gb.find_student(student)
+            except MissingEntry:
+                known = None
+            first, last = record.names
+            wanted = {"first_name": first, "last_name": last, "email": record.email, "lms_user_id": student}
+            fields = {k: v for k, v in wanted.items() if v is not None and not (known and getattr(known, k))}
+            if fields or known is None:
+                gb.update_or_create_student(student, **fields)
+                changed.append(student)
+    return changed
