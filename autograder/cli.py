@@ -21,7 +21,7 @@ from .course.lessons import execute, stderr_outputs
 from .course.topics import REPO_ROOT, TOPICS, Repository, repository_setting, topic
 from .coursedir import CourseError, open_course
 from .files import give_to_course_owner
-from .nbgrader_cli import NbgraderFailed, nbgrader
+from .nbgrader_cli import NbgraderFailed
 from .output import export
 from .pipeline import grade
 from .pipeline.execute import Timeouts
@@ -106,16 +106,37 @@ def _course(args: argparse.Namespace):
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    """Exit status: 0 all placed; 3 some placed and some files (or, with --worksheet, some hand-in times)
+    need a person; 1 nothing placed."""
+    from subprocess import CalledProcessError  # nbgrader runs alembic to make a new gradebook
+
+    from sqlalchemy.exc import SQLAlchemyError  # nbgrader's gradebook
+
+    from .roster import roster_path
+
     course = _course(args)
+    zone = collect.timezone_named(args.timezone)
     templates = collect.templates_from(course.path("release", ".", args.assignment))
     if not templates:
         raise CourseError(f"no release notebooks for {args.assignment!r} in {course.root / 'release'}: "
                           f"generate them with `nbgrader generate_assignment {args.assignment}` first")
-    report = collect.collect(course.root, args.assignment, Path(args.path), sorted(templates), templates)
+    report = collect.collect(course.root, args.assignment, Path(args.path), sorted(templates), templates,
+                             zone=zone, worksheet=Path(args.worksheet) if args.worksheet else None)
     for placed in report.placed:
         give_to_course_owner(placed.dest.parent, course.root)
+    if report.records:
+        give_to_course_owner(roster_path(course.root, args.assignment).parent, course.root)
     print(collect.format_report(report))
-    return 0
+    try:
+        collect.name_students(course.db_url, course.dirs.course_id, report.records)
+    except (SQLAlchemyError, OSError, CalledProcessError) as error:  # the hand-ins are placed; names are not
+        print(f"autograder: the students' names could not be written to the gradebook ({error}); the hand-ins "
+              "are placed. Run the same collect again once the gradebook can be written", file=sys.stderr)
+        return 3
+    if not report.placed:
+        print(f"autograder: {collect.nothing_placed(report, args.path)}", file=sys.stderr)
+        return 1
+    return 3 if report.problems or report.warnings else 0  # 3: placed, but some files or times need a person
 
 
 GRADED_BUT_FOR_A_PERSON = 3  # exit status: all recorded that could be; some hand-ins need a person
@@ -167,26 +188,71 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
+    from .output import feedback
+    from .roster import read_roster
+
     course = _course(args)
-    extra = [f"--student={s}" for s in args.student]
-    nbgrader(course.root, "generate_feedback", args.assignment, "--force", *extra)
+    made = feedback.generate(course, args.assignment, args.student, args.show_hidden_tests, args.show_flags)
     give_to_course_owner(course.root / "feedback", course.root)
-    print(f"feedback written to {course.path('feedback', '*', args.assignment)}")
-    return 0
+    shown = [what for what, asked in (("hidden tests' source", args.show_hidden_tests),
+                                      ("the grader's flags", args.show_flags)) if asked]
+    print(f"feedback pages of {len(made.pages)} students written to {course.path('feedback', '*', args.assignment)}"
+          + (f"; it shows {' and '.join(shown)}" if shown else ""))
+    if made.nbgrader_failed:
+        print(f"autograder: {made.nbgrader_failed}", file=sys.stderr)
+    problems = made.missing
+    if args.zip:
+        dest = Path(args.zip)
+        lms, problems = feedback.pack(course, args.assignment, made, dest)
+        give_to_course_owner(dest, course.root)
+        print(f"{sum(map(len, made.pages.values()))} pages packed in {dest}, for {feedback.LAYOUTS[lms]}")
+    names = {s: r.full_name for s, r in read_roster(course.root, args.assignment).items() if r.full_name}
+    for student, why in sorted(problems.items()):
+        who = f"{student} ({names[student]})" if student in names else student
+        print(f"autograder: {who}: {why}", file=sys.stderr)
+    return GRADED_BUT_FOR_A_PERSON if problems else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .output import lms_export
+
     course = _course(args)
+    lms_only = [name for name, value in (("--canvas-column", args.canvas_column), ("--out-of", args.out_of))
+                if value is not None]
+    if args.format == "csv" and lms_only:
+        raise ValueError(f"{lms_only[0]} is for --format canvas or moodle; the CSV keeps nbgrader's points")
+    if args.canvas_column is not None and args.format != "canvas":
+        raise ValueError("--canvas-column names the column of Canvas's import file: use it with --format canvas")
+    if args.format != "csv" and len(args.assignment) != 1:
+        given = ", ".join(args.assignment) or "none"
+        raise ValueError(f"--format {args.format} takes exactly one assignment, as the LMS imports one "
+                         f"assignment's grades at a time (given: {given}); run it once per assignment")
     for assignment in args.assignment:
         course.check_assignment(assignment)
-    text = export.export_csv(course, args.assignment or None)
-    if args.output == "-":
-        sys.stdout.write(text)
+    if args.format == "csv":
+        output = args.output or "grades.csv"
+        text = export.export_csv(course, args.assignment or None)
+        if output == "-":
+            sys.stdout.write(text)
+        else:
+            Path(output).write_text(text)
+            give_to_course_owner(Path(output), course.root)
+            print(f"{len(text.splitlines()) - 1} rows written to {output}")
+        return 0
+    assignment = args.assignment[0]
+    result = lms_export.export_for_lms(course, assignment, args.format, column=args.canvas_column,
+                                       out_of=args.out_of)
+    output = args.output or f"{assignment}-{args.format}.csv"
+    if output == "-":
+        sys.stdout.write(result.text)
     else:
-        Path(args.output).write_text(text)
-        give_to_course_owner(Path(args.output), course.root)
-        print(f"{len(text.splitlines()) - 1} rows written to {args.output}")
-    return 0
+        lms_export.save(result, Path(output))
+        give_to_course_owner(Path(output), course.root)
+        kind = "Canvas gradebook import" if args.format == "canvas" else "Moodle grading worksheet"
+        print(f"{result.rows} students written to {output} ({kind})")
+    for line in result.warnings:
+        print(line, file=sys.stderr)
+    return GRADED_BUT_FOR_A_PERSON if result.warnings else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -227,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collect", parents=[course], help="place an LMS download (zip or folder) in submitted/")
     p.add_argument("assignment")
     p.add_argument("path", help="zip or folder from Moodle, Canvas, or of <student>.ipynb / <student>/<nb>.ipynb")
+    p.add_argument("--worksheet", metavar="CSV",
+                   help="Moodle only: the assignment's grading worksheet (Submissions > Grading action > Download "
+                        "grading worksheet, in English), downloaded with the zip: the hand-in times it lists become "
+                        "nbgrader's timestamp.txt, so the late penalty applies")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="IANA time zone the download's zip times and the worksheet's times are in: the zone of the "
+                        "LMS user who downloaded them (Moodle: their profile's Timezone) (default: this machine's)")
     p.set_defaults(run=cmd_collect)
 
     p = sub.add_parser("grade", parents=[course], help="repair, run in the sandbox, score and record hand-ins")
@@ -250,14 +323,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "them, and repair, scoring and the gradebook stay here")
     p.set_defaults(run=cmd_grade)
 
-    p = sub.add_parser("feedback", parents=[course], help="nbgrader's HTML feedback, with the grader's report")
+    p = sub.add_parser("feedback", parents=[course], help="nbgrader's HTML feedback as students should read it, "
+                       "and a zip of it for Moodle or Canvas")
     p.add_argument("assignment")
-    p.add_argument("--student", action="append", default=[])
+    p.add_argument("--student", action="append", default=[], help="only this student (repeatable)")
+    p.add_argument("--zip", metavar="FILE", help="also pack the pages in FILE, laid out as the LMS of the "
+                   "collected download takes them back (Moodle's folders, Canvas's file names)")
+    p.add_argument("--show-hidden-tests", action="store_true",
+                   help="show the hidden tests' source and failing checks' tracebacks (default: messages only)")
+    p.add_argument("--show-flags", action="store_true",
+                   help="show why the grader sent work to a person (default: one neutral sentence)")
     p.set_defaults(run=cmd_feedback)
 
-    p = sub.add_parser("export", parents=[course], help="CSV: a row per student and assignment")
-    p.add_argument("assignment", nargs="*", help="default: every assignment in the gradebook")
-    p.add_argument("--output", default="grades.csv", help="file to write, or - for standard output")
+    p = sub.add_parser("export", parents=[course], help="grades: our CSV, or the file Canvas or Moodle imports")
+    p.add_argument("assignment", nargs="*", help="default: every assignment in the gradebook (csv only; "
+                   "canvas and moodle take exactly one)")
+    p.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                   help="csv: a row per student and assignment (default); canvas: Canvas's gradebook import "
+                        "CSV; moodle: Moodle's offline grading worksheet")
+    p.add_argument("--output", help="file to write, or - for standard output (default: grades.csv; "
+                                    "ASSIGNMENT-canvas.csv or ASSIGNMENT-moodle.csv)")
+    p.add_argument("--canvas-column", metavar="NAME", help="the column's header: the Canvas assignment as "
+                   "Canvas's export names it, \"NAME (ID)\" (default: the assignment's name, a new column)")
+    p.add_argument("--out-of", type=float, metavar="POINTS", help="scale each total to POINTS, the LMS "
+                   "assignment's maximum (default: the gradebook's points)")
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("report", parents=[course], help="one HTML page: scores, pass rates, flags, repairs, failures")
