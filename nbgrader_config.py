@@ -48,3 +48,16 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
     "autograder.nbgrader_hooks.Present",
 ]
+
+# Feedback as students should read it (autograder/feedback_view.py), from formgrader's
+# "Generate feedback" button, `nbgrader generate_feedback` and `autograder feedback`
+# alike: answers, scores and each failing check's message; not the hidden tests'
+# source, not why the grader flagged work for a person (one neutral sentence instead),
+# and not autograder.json, which nbgrader would copy from autograded/ with the rest.
+# `autograder feedback --show-hidden-tests --show-flags` shows instructors more.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback_view.StudentView",
+    "autograder.feedback_view.LeaveOutGraderFiles",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

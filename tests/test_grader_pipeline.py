@@ -49,6 +49,7 @@ from autograder.cells import grade_id, index_of
 from autograder.cli import GRADED_BUT_FOR_A_PERSON
 from autograder.course import forgeries
 from autograder.coursedir import open_course
+from autograder.feedback_view import UNDER_REVIEW
 from autograder.outcome import CellScore, NotebookOutcome, SubmissionOutcome
 from autograder.pipeline import grade, record
 
@@ -384,13 +385,16 @@ def test_without_bubblewrap_the_grader_says_how_to_get_it(graded):
 
 def test_feedback_shows_the_graders_report(graded, regraded):
     run = run_autograder(graded.root, "feedback", ASSIGNMENT)
-    assert run.returncode == 0, run.stderr
+    # the students whose notebook is missing or unreadable get no page, and the instructor is told
+    assert run.returncode == 3, run.stderr
+    assert "missing:" in run.stderr and "unreadable:" in run.stderr
     html = (graded.root / "feedback" / "colab" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Grader&#39;s report" in html or "Grader's report" in html
     assert "Repaired before grading" in html
     assert "restored the nbgrader metadata of answer cell" in html and "from nbformat 4.0 to 4.5" in html
     flagged = (graded.root / "feedback" / "unrelated" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "Sent to a person for review" in flagged
+    # the student is told a person is looking, not the grader's internal reason
+    assert UNDER_REVIEW in flagged and "Sent to a person for review" not in flagged
     honest = (graded.root / "feedback" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Repaired before grading" not in honest and "Sent to a person" not in honest
 

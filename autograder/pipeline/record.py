@@ -30,6 +30,7 @@ from .sanitize import nbgrader_resources
 
 REPORT_FILE = "autograder.json"  # beside the autograded notebooks: what the grader did
 REPORT_TAG = "autograder-report"
+FLAG_COMMENT_PREFIX = "Flagged by the autograder: "  # begins each flag line of a comment (feedback leaves them out)
 # nbgrader's late-penalty messages ("... is 9000 seconds late") repeat what the table shows.
 NBGRADER_LOG = logging.getLogger("autograder.nbgrader")
 NBGRADER_LOG.setLevel(logging.ERROR)
@@ -159,7 +160,7 @@ def record_notebook(gb: Gradebook, outcome: SubmissionOutcome, nb_outcome: Noteb
 def _comments(nb_outcome: NotebookOutcome, flagged: dict[str, list[str]], notebook) -> dict[str, str | None]:
     """Each answer cell's comment in formgrader: "No response." as nbgrader writes it, and the flags."""
     if nb_outcome.notebook is None:  # nothing to place reasons by: every answer cell says why
-        reasons = [f"Flagged by the autograder: {r}" for r in nb_outcome.notebook_reasons]
+        reasons = [f"{FLAG_COMMENT_PREFIX}{r}" for r in nb_outcome.notebook_reasons]
         return {cell.name: "\n".join(reasons) or None for cell in notebook.solution_cells + notebook.task_cells}
     source_cells = {c.name for c in notebook.source_cells}
     last_answer = None
@@ -179,6 +180,6 @@ def _comments(nb_outcome: NotebookOutcome, flagged: dict[str, list[str]], notebo
         if not (gid and (is_answer(cell) or is_task(cell)) and gid in source_cells):
             continue
         blank = checksum(cell) == compute_checksum(cell) and not is_task(cell)
-        parts = (["No response."] if blank else []) + [f"Flagged by the autograder: {r}" for r in notes.get(gid, [])]
+        parts = (["No response."] if blank else []) + [f"{FLAG_COMMENT_PREFIX}{r}" for r in notes.get(gid, [])]
         comments[gid] = "\n".join(parts) or None
     return comments
