@@ -1,6 +1,11 @@
 """`autograder report`: the instructor's view of one graded assignment, as a single
 self-contained HTML page (inline CSS, charts embedded as PNG data URIs), so that it
-can be mailed, archived or opened offline."""
+can be mailed, archived or opened offline.
+
+What a teacher acts on: who awaits a person and for which cells, means over final
+totals only, each test's pass rate and what the class got wrong, and the grader's
+reasons told once with a count. The drawing only: report_data reads the course,
+report_reasons groups repeated sentences."""
 
 from __future__ import annotations
 
@@ -8,107 +13,21 @@ import base64
 import html
 import io
 import statistics
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
-from nbgrader.api import Gradebook, GradeCell, MissingEntry
 
-from ..coursedir import Course, CourseError
+from ..coursedir import Course
 from ..files import write_atomically
-from ..pipeline.record import read_report, submission_totals
+from .report_data import AssignmentData, CellRate, Reason, StudentRow, load
+from .report_reasons import group_reasons
+
+__all__ = ["AssignmentData", "CellRate", "Reason", "StudentRow", "build_report", "load", "render", "write_report"]
 
 DPI = 100
 WIDTH = 7.0  # inches: 700 px at DPI, small PNGs that fit the page
-
-
-@dataclass
-class StudentRow:
-    student: str
-    score: float | None  # as nbgrader's export counts it; None while a test the grader could not run awaits a person
-    max_score: float
-    repairs: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)  # the grader's flags, then cells formgrader shows as pending
-    failures: list[str] = field(default_factory=list)
-    seconds: float | None = None  # None: no autograder.json (graded by plain nbgrader)
-
-
-@dataclass
-class CellRate:
-    label: str  # notebook/grade_id
-    full_marks: int
-    submissions: int
-
-
-@dataclass
-class AssignmentData:
-    name: str
-    max_score: float
-    students: list[StudentRow]
-    cells: list[CellRate]  # autograded cells only
-    manual_cells: list[str]  # graded by a person: no pass rate
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _is_autograded(cell, answer_names: set[str]) -> bool:
-    """nbgrader grades a code test cell itself; a graded answer cell (solution and grade) or a task goes to a person."""
-    return isinstance(cell, GradeCell) and cell.cell_type == "code" and cell.name not in answer_names
-
-
-def _check_gradebook(course: Course) -> None:
-    # Opening a Gradebook creates a missing SQLite file; a report must not leave an empty one behind.
-    prefix = "sqlite:///"
-    if course.db_url.startswith(prefix) and not Path(course.db_url[len(prefix):]).is_file():
-        raise CourseError(f"no gradebook at {course.db_url}: generate and grade the assignment first "
-                          "(`nbgrader generate_assignment ASSIGNMENT`, then `autograder grade ASSIGNMENT`)")
-
-
-def load(course: Course, assignment: str) -> AssignmentData:
-    """Everything the page shows, copied out of the gradebook while its session is open."""
-    _check_gradebook(course)
-    with Gradebook(course.db_url) as gb:
-        try:
-            found = gb.find_assignment(assignment)
-        except MissingEntry:
-            known = ", ".join(sorted(a.name for a in gb.assignments)) or "none"
-            raise CourseError(f"the gradebook ({course.db_url}) has no assignment {assignment!r} (it has: {known}): "
-                              f"grade it first with `autograder grade {assignment}`") from None
-        submissions = sorted(found.submissions, key=lambda s: s.student.id)
-        if not submissions:
-            raise CourseError(f"no graded submissions of {assignment!r} in the gradebook: "
-                              f"grade them first with `autograder grade {assignment}`")
-        auto, manual = [], []
-        for nb in found.notebooks:
-            answers = {c.name for c in nb.solution_cells}
-            for cell in nb.grade_cells:
-                (auto if _is_autograded(cell, answers) else manual).append((nb.name, cell.name))
-        grades = {s.student.id: {(nb.name, g.name): g for nb in s.notebooks for g in nb.grades} for s in submissions}
-        cells = [CellRate(f"{nb}/{gid}", sum(_full_marks(grades[s].get((nb, gid))) for s in grades), len(grades))
-                 for nb, gid in auto]
-        students = [_student_row(course, s, grades[s.student.id], set(auto)) for s in submissions]
-        return AssignmentData(assignment, found.max_score, students, cells, [f"{nb}/{gid}" for nb, gid in manual])
-
-
-def _full_marks(grade) -> bool:
-    return grade is not None and grade.score is not None and grade.score >= grade.max_score - 1e-9
-
-
-def _student_row(course: Course, submission, grades: dict, auto: set[tuple[str, str]]) -> StudentRow:
-    student = submission.student.id
-    record = read_report(course.path("autograded", student, submission.assignment.name))
-    row = StudentRow(student, submission_totals(submission).score, submission.max_score)
-    if record is not None:
-        row.repairs, row.flags, row.failures = (list(record.get(k, [])) for k in ("repairs", "flags", "failures"))
-        row.seconds = sum(nb.get("seconds", 0.0) for nb in record.get("notebooks", []))
-    # An autograded cell formgrader shows as pending was flagged, or re-graded after a manual grade.
-    pending = [f"{nb}/{gid}" for (nb, gid), g in grades.items() if (nb, gid) in auto and g.needs_manual_grade]
-    if pending:
-        row.flags.append("needs manual grading in formgrader: " + ", ".join(pending))
-    return row
 
 
 # --------------------------------------------------------------------------- charts
@@ -161,73 +80,116 @@ def _img(png: bytes, alt: str) -> str:
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 h1 { margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .6rem; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .6rem; vertical-align: top; }
 th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; } td.num, th.num { text-align: right; }
 td ul { margin: 0; padding-left: 1.1rem; } img { max-width: 100%; height: auto; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { color: #555; }
-.muted { color: #777; }
+code { font-size: .9em; overflow-wrap: anywhere; } summary { cursor: pointer; }
+.muted { color: #777; } .note { background: #fff4d6; padding: .4rem .6rem; }
 """
+NAMED_IN_SUMMARY = 3  # more students (or places) than this: a short line, the whole list one click away
 
 
 def _num(value: float, digits: int) -> str:
     return f"{round(value, digits):g}"
 
 
-def _total(score: float | None) -> str:
-    return "—" if score is None else f"{score:g}"
+def _total(student: StudentRow) -> str:
+    if student.score is None:
+        return "—"
+    return f"{student.score:g}" if student.final else f'{student.score:g} <span class="muted">so far</span>'
 
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _scored(data: AssignmentData) -> list[float]:
-    """The totals that are grades: a student still awaiting a person for a test is no 0."""
-    return [s.score for s in data.students if s.score is not None]
+    """The totals that are grades: a student still awaiting a person is no 0, nor a partial score."""
+    return [s.score for s in data.students if s.final]
+
+
+def _average(data: AssignmentData, how) -> str:
+    scores, everyone = _scored(data), len(data.students)
+    if not scores:
+        return f"— (no total is final yet: all {everyone} await a person)"
+    return f"{_num(how(scores), 2)} / {data.max_score:g} over {len(scores)} graded of {everyone}"
 
 
 def summary_html(data: AssignmentData, generated: datetime) -> str:
-    scores = _scored(data) or [0.0]
-    timed = [s.seconds for s in data.students if s.seconds is not None]
-    untimed = len(data.students) - len(timed)
+    students = data.students
+    timed = [s.seconds for s in students if s.seconds is not None]
+    untimed = len(students) - len(timed)
     total = sum(timed)
     items = [
         ("Assignment", html.escape(data.name)),
-        ("Submissions", str(len(data.students))),
-        ("Mean score", f"{_num(statistics.mean(scores), 2)} / {data.max_score:g}"),
-        ("Awaiting a person for a test", str(sum(s.score is None for s in data.students))),
-        ("Median score", f"{_num(statistics.median(scores), 2)} / {data.max_score:g}"),
-        ("Flagged for review", str(sum(bool(s.flags) for s in data.students))),
-        ("With failures", str(sum(bool(s.failures) for s in data.students))),
-        ("Repaired", str(sum(bool(s.repairs) for s in data.students))),
+        ("Submissions", str(len(students))),
+        ("Mean score", _average(data, statistics.mean)),
+        ("Median score", _average(data, statistics.median)),
+        ("Students awaiting a person", str(sum(bool(s.awaiting) for s in students))),
+        ("Cells awaiting a person", str(sum(len(s.awaiting) for s in students))),
+        ("Flagged by the grader", str(sum(bool(s.flags) for s in students))),
+        ("With failures", str(sum(bool(s.failures) for s in students))),
+        ("Repaired", str(sum(bool(s.repairs) for s in students))),
         ("Grading time", f"{total:.1f} s in all, {total / len(timed):.1f} s a submission" if timed else "—"),
         ("Generated", generated.strftime("%Y-%m-%d %H:%M %Z").strip()),
     ]
     if untimed:
         items.insert(-1, ("Graded by plain nbgrader", f"{untimed} (no grader's record: no repairs, flags or time)"))
     rows = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
-    return f"<dl>{rows}</dl>"
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in data.notes)
+    return f"<dl>{rows}</dl>{notes}"
 
 
-def reasons_html(rows: dict[str, list[str]], column: str) -> str:
-    """A table student -> list; 'None.' when no student has any."""
-    shown = {student: reasons for student, reasons in rows.items() if reasons}
-    if not shown:
+def _who(students: dict[str, list[str]]) -> str:
+    """Students (with the places concerned), named when few, behind a click when many."""
+    items = "".join(f"<li>{html.escape(s)}" + (f": {html.escape(', '.join(p))}" if p else "") + "</li>"
+                    for s, p in students.items())
+    if len(students) <= NAMED_IN_SUMMARY and sum(map(len, students.values())) <= NAMED_IN_SUMMARY:
+        return f"<ul>{items}</ul>"
+    label = ", ".join(students) if len(students) <= NAMED_IN_SUMMARY else _plural(len(students), "student")
+    return f"<details><summary>{html.escape(label)}</summary><ul>{items}</ul></details>"
+
+
+def reasons_html(rows: dict[str, list[Reason]], column: str) -> str:
+    """One line per reason with how many times and who; 'None.' when no student has any."""
+    groups = group_reasons([(student, reasons) for student, reasons in rows.items() if reasons])
+    if not groups:
         return '<p class="muted">None.</p>'
+    body = "".join(f"<tr><td>{html.escape(g.text)}</td><td class=num>{g.count_text}</td><td>{_who(g.students)}</td>"
+                   "</tr>" for g in groups)
+    return f"<table><tr><th>{column}</th><th class=num>Times</th><th>Students</th></tr>{body}</table>"
+
+
+def awaiting_html(data: AssignmentData) -> str:
+    """Each cell formgrader shows as pending, with the students it is pending for."""
+    by_cell: dict[str, dict[str, list[str]]] = {}
+    for s in data.students:
+        for cell in s.awaiting:
+            by_cell.setdefault(cell, {})[s.label] = []
+    if not by_cell:
+        return '<p class="muted">None: every cell has a grade.</p>'
+    manual = set(data.manual_cells)
     body = "".join(
-        f"<tr><td>{html.escape(student)}</td><td><ul>"
-        + "".join(f"<li>{html.escape(r)}</li>" for r in reasons) + "</ul></td></tr>"
-        for student, reasons in shown.items())
-    return f"<table><tr><th>Student</th><th>{column}</th></tr>{body}</table>"
+        f"<tr><td>{html.escape(cell)}</td><td>{'graded by a person' if cell in manual else 'test held for a person'}"
+        f"</td><td class=num>{len(who)}</td><td>{_who(who)}</td></tr>"
+        for cell, who in sorted(by_cell.items(), key=lambda item: (-len(item[1]), item[0])))
+    return ("<table><tr><th>Cell</th><th>Kind</th><th class=num>Students</th><th>Who</th></tr>"
+            f"{body}</table>")
 
 
 def students_html(students: list[StudentRow]) -> str:
-    head = ("<tr><th>Student</th><th class=num>Score</th><th class=num>Max</th><th class=num>Repairs</th>"
-            "<th class=num>Flags</th><th class=num>Failures</th><th class=num>Seconds</th></tr>")
+    head = ("<tr><th>Student</th><th class=num>Score</th><th class=num>Max</th><th class=num>Awaiting</th>"
+            "<th class=num>Repairs</th><th class=num>Flags</th><th class=num>Failures</th><th class=num>Seconds</th>"
+            "</tr>")
     body = "".join(
-        f"<tr><td>{html.escape(s.student)}</td><td class=num>{_total(s.score)}</td><td class=num>{s.max_score:g}</td>"
-        f"<td class=num>{len(s.repairs)}</td><td class=num>{len(s.flags)}</td><td class=num>{len(s.failures)}</td>"
-        f"<td class=num>{_seconds(s.seconds)}</td></tr>"
+        f"<tr><td>{html.escape(s.label)}</td><td class=num>{_total(s)}</td><td class=num>{s.max_score:g}</td>"
+        f"<td class=num>{len(s.awaiting)}</td><td class=num>{len(s.repairs)}</td><td class=num>{len(s.flags)}</td>"
+        f"<td class=num>{len(s.failures)}</td><td class=num>{_seconds(s.seconds)}</td></tr>"
         for s in students)
     return f"<table>{head}{body}</table>"
 
@@ -244,18 +206,37 @@ def pass_rates_html(data: AssignmentData) -> str:
     return "\n".join(parts)
 
 
+def wrong_html(cells: list[CellRate]) -> str:
+    """Per test: full marks, and the messages its failures printed most often across the class."""
+    if not cells:
+        return '<p class="muted">No autograded cells.</p>'
+    rows = []
+    for c in cells:
+        shown = "".join(f"<li><code>{html.escape(m)}</code> × {n}</li>" for m, n in c.messages)
+        if c.other_failures:
+            shown += f'<li class="muted">{_plural(c.other_failures, "other failure")}</li>'
+        rate = f"{c.full_marks} of {c.submissions} ({c.full_marks / c.submissions:.0%})"
+        rows.append(f"<tr><td>{html.escape(c.label)}</td><td class=num>{rate}</td>"
+                    f"<td>{f'<ul>{shown}</ul>' if shown else '<span class=muted>—</span>'}</td></tr>")
+    return ("<table><tr><th>Cell</th><th class=num>Full marks</th><th>Most common failure messages</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def render(data: AssignmentData, generated: datetime) -> str:
-    students = {s.student: s for s in data.students}
+    labels = {s.label: s for s in data.students}
     scores = _scored(data)
     histogram = _img(histogram_png(scores, data.max_score),
-                     f"Histogram of the total scores of {len(scores)} submissions, from 0 to {data.max_score:g}")
+                     f"Histogram of the final total scores of {len(scores)} of {len(data.students)} submissions, "
+                     f"from 0 to {data.max_score:g}")
     sections = [
         ("Summary", summary_html(data, generated)),
         ("Score distribution", histogram),
         ("Pass rate of each graded cell", pass_rates_html(data)),
-        ("Flagged for review", reasons_html({k: s.flags for k, s in students.items()}, "Reasons")),
-        ("Repairs", reasons_html({k: s.repairs for k, s in students.items()}, "Repairs")),
-        ("Failures", reasons_html({k: s.failures for k, s in students.items()}, "Cause")),
+        ("What the class got wrong", wrong_html(data.cells)),
+        ("Awaiting a person", awaiting_html(data)),
+        ("Flagged for review", reasons_html({k: s.flags for k, s in labels.items()}, "Reason")),
+        ("Repairs", reasons_html({k: s.repairs for k, s in labels.items()}, "Repair")),
+        ("Failures", reasons_html({k: s.failures for k, s in labels.items()}, "Cause")),
         ("Students", students_html(data.students)),
     ]
     title = f"Report: {html.escape(data.name)}"
