@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
@@ -285,6 +292,19 @@ def run_autograder_with(course: Path, setup: str, *args: str, timeout: int = 900
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; its chromium-driver puts chromedriver on PATH
 
 
+def _install_chromium() -> None:
+    """Debian's chromium and its driver, installed as the tests install PostgreSQL (root with apt-get:
+    a fresh CI machine); anyone else is told the command."""
+    command = "apt-get install chromium chromium-driver"
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail(f"the browser tests need {CHROMIUM} and chromedriver: run `sudo {command}` (Debian/Ubuntu)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):
+        run = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900, check=False)
+        if run.returncode != 0:
+            pytest.fail(f"`{' '.join(step)}` failed; install it by hand (sudo {command}):\n{run.stderr[-2000:]}")
+
+
 class HeadlessChromium:
     """`with HeadlessChromium() as browser`: headless Chromium driven by Selenium, with Debian's
     browser and driver (nothing downloaded), closed on the way out."""
@@ -293,10 +313,9 @@ class HeadlessChromium:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        if not (Path(CHROMIUM).exists() and shutil.which("chromedriver")):
+            _install_chromium()
         driver = shutil.which("chromedriver")
-        if not (Path(CHROMIUM).exists() and driver):
-            raise RuntimeError(f"the browser tests need {CHROMIUM} and chromedriver: "
-                               "run `sudo apt-get install chromium chromium-driver`")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -407,3 +426,89 @@ def make_course_shipping(root: Path, name: str, text: str) -> Path:
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     assert (course / "release" / ASSIGNMENT / name).read_text() == text
     return course
+
+
+# --------------------------------------------------------------------------- a real formgrader
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Formgrader:
+    """`with Formgrader(course) as server`: `jupyter server` with nbgrader's formgrader on 127.0.0.1,
+    serving `course` with a token, as nbgrader's docs run it (root needs --allow-root)."""
+
+    def __init__(self, course: Path) -> None:
+        self.course = course
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{free_port()}"
+
+    def __enter__(self):
+        home = self.course.parent / "jupyter"
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "run"),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.log = open(self.course.parent / "server.log", "w+")
+        port = self.url.rsplit(":", 1)[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.course}", "--allow-root"],
+            cwd=self.course, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not self._answers("/formgrader/api/assignments"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                pytest.fail("formgrader did not start (is nbgrader's server extension enabled? "
+                            "`jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader`):\n"
+                            + (self.course.parent / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def _answers(self, path: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.request(path), timeout=10) as reply:
+                return reply.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def request(self, path: str, method: str = "GET") -> urllib.request.Request:
+        return urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
+
+    def post(self, path: str) -> dict:
+        with urllib.request.urlopen(self.request(path, "POST"), timeout=300) as reply:
+            return json.loads(reply.read())
+
+    def flagged_column(self, students: set[str], assignment: str = ASSIGNMENT,
+                       notebook: str = ASSIGNMENT) -> dict[str, bool]:
+        """name shown -> whether the "Flagged?" column of the notebook's gradebook page shows the flag,
+        once the page lists exactly `students` (their ids, or "Last, First" where the gradebook has names)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def column(browser) -> dict[str, bool] | None:
+            rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#main-table tr")
+                    if r.find_elements(By.CSS_SELECTOR, "td.flagged")]
+            shown = {r.find_element(By.CSS_SELECTOR, "td.name a.name-shown").get_attribute("textContent"):
+                     bool(r.find_elements(By.CSS_SELECTOR, "td.flagged span.glyphicon-flag")) for r in rows}
+            return shown if set(shown) == students else None
+
+        with HeadlessChromium() as browser:
+            # the login page sets the cookie the page's own API calls need
+            page = urllib.parse.quote(f"/formgrader/gradebook/{assignment}/{notebook}")
+            browser.get(f"{self.url}/login?token={self.token}&next={page}")
+            shown = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException]).until(column)
+            assert "Flagged?" in [h.text for h in browser.find_elements(By.CSS_SELECTOR, "thead th")]
+            return shown

@@ -15,14 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -32,7 +24,7 @@ from helpers import (
     ASSIGNMENT,
     CORRECT,
     WRONG,
-    HeadlessChromium,
+    Formgrader,
     copy_course,
     graded_notebook,
     grades,
@@ -75,91 +67,6 @@ def flagged(course: Path) -> dict[str, bool]:
     """student -> SubmittedNotebook.flagged, what formgrader's "Flagged?" column shows."""
     with Gradebook(sqlite_url(course)) as gb:
         return {s.student.id: any(nb.flagged for nb in s.notebooks) for s in gb.find_assignment(ASSIGNMENT).submissions}
-
-
-# --------------------------------------------------------------------------- a real formgrader
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Formgrader:
-    """`with Formgrader(course) as server`: `jupyter server` with nbgrader's formgrader on 127.0.0.1,
-    serving `course` with a token, as nbgrader's docs run it (root needs --allow-root)."""
-
-    def __init__(self, course: Path) -> None:
-        self.course = course
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{free_port()}"
-
-    def __enter__(self):
-        home = self.course.parent / "jupyter"
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "run"),
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        self.log = open(self.course.parent / "server.log", "w+")
-        port = self.url.rsplit(":", 1)[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.course}", "--allow-root"],
-            cwd=self.course, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while not self._answers("/formgrader/api/assignments"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                pytest.fail("formgrader did not start (is nbgrader's server extension enabled? "
-                            "`jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader`):\n"
-                            + (self.course.parent / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-    def _answers(self, path: str) -> bool:
-        try:
-            with urllib.request.urlopen(self.request(path), timeout=10) as reply:
-                return reply.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def request(self, path: str, method: str = "GET") -> urllib.request.Request:
-        return urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
-
-    def post(self, path: str) -> dict:
-        with urllib.request.urlopen(self.request(path, "POST"), timeout=300) as reply:
-            return json.loads(reply.read())
-
-    def flagged_column(self, students: set[str]) -> dict[str, bool]:
-        """student -> whether the "Flagged?" column of the notebook's gradebook page shows the flag,
-        once the page lists exactly `students`."""
-        from selenium.common.exceptions import StaleElementReferenceException
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        def column(browser) -> dict[str, bool] | None:
-            rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#main-table tr")
-                    if r.find_elements(By.CSS_SELECTOR, "td.flagged")]
-            shown = {r.find_element(By.CSS_SELECTOR, "td.name a.name-shown").get_attribute("textContent"):
-                     bool(r.find_elements(By.CSS_SELECTOR, "td.flagged span.glyphicon-flag")) for r in rows}
-            return shown if set(shown) == students else None
-
-        with HeadlessChromium() as browser:
-            # the login page sets the cookie the page's own API calls need
-            page = urllib.parse.quote(f"/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
-            browser.get(f"{self.url}/login?token={self.token}&next={page}")
-            shown = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException]).until(column)
-            assert "Flagged?" in [h.text for h in browser.find_elements(By.CSS_SELECTOR, "thead th")]
-            return shown
 
 
 @pytest.fixture(scope="module")
