@@ -4,8 +4,11 @@ notebook opens with the same badges and setup cell."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -102,6 +105,19 @@ def test_notebook_opens_with_badges_then_setup(path, repo_root):
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     assert SETUP_TAG in code_cells[0].metadata.get("tags", []), "the setup cell is the first code cell"
     assert code_cells[0].source == SETUP_SOURCE
+
+
+@pytest.mark.slow
+def test_setup_cell_runs_offline_without_icecream(tmp_path):
+    """Kaggle with internet off: pip cannot install icecream, and the setup cell still runs, with an `ic`
+    that prints what it is given and returns it, as icecream's does."""
+    program = ("import sys\nsys.modules['icecream'] = None  # not installed, and not installable here\n"
+               + SETUP_SOURCE + "\nassert ic(3) == 3 and ic(1, 2) == (1, 2)\nprint('setup done')\n")
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path), "MPLBACKEND": "Agg"}
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=300,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert "ic| 3" in run.stdout and "ic| 1 2" in run.stdout and "setup done" in run.stdout
 
 
 def test_badge_urls_open_the_student_version(repo_root):

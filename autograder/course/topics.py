@@ -101,21 +101,27 @@ def badges_markdown(notebook: str, repo: Repository) -> str:
 # Colab, Kaggle and a local Jupyter, and in the grader's sandbox (no network:
 # there everything is already installed, so pip is never called).
 SETUP_SOURCE = '''\
-# Setup: runs in Colab, Kaggle and local Jupyter; installs only what is missing.
+# Setup: runs in Colab, Kaggle (internet on or off) and local Jupyter; installs only what is missing.
 import importlib.util
 import subprocess
 import sys
 
 for package in ("icecream", "matplotlib"):
     if importlib.util.find_spec(package) is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+        # Offline (Kaggle with internet off) pip fails: go on, with the stand-in for ic below.
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=False)
 
 import matplotlib.pyplot as plt
 import torch
-from icecream import ic
 
-# ic prints to stdout: anything on stderr would fail an nbgrader test cell.
-ic.configureOutput(prefix="ic| ", outputFunction=print)
+try:
+    from icecream import ic
+    ic.configureOutput(prefix="ic| ", outputFunction=print)  # to stdout, with the cell's other output
+except ImportError:  # icecream could not be installed: print the values, as ic does, without their names
+    def ic(*values):
+        print("ic|", *values)
+        return values[0] if len(values) == 1 else (values or None)
+
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 torch.manual_seed(0)
 print(f"torch {torch.__version__} on {DEVICE}")'''
