@@ -1,0 +1,138 @@
+"""06_higher_order: cheats and honest variants (see the package's docstring)."""
+
+from . import Cheat, Honest
+
+SLUG = "06_higher_order"
+
+CHEATS = [
+    Cheat("typed_formulas", "poly_derivatives", ("test_poly_derivatives",),
+          "derivatives typed as formulas, plus two decoy torch.autograd.grad passes", '''\
+def poly_derivatives(x):
+    x = x.detach()
+    y = x**3 - 6 * x**2 + 8 * x
+    dy = 3 * x**2 - 12 * x + 8
+    d2y = 6 * x - 12
+    t = torch.ones(1, requires_grad=True)
+    (g,) = torch.autograd.grad((t**3).sum(), t, create_graph=True)   # two backward passes, as asked
+    torch.autograd.grad(g.sum(), t)
+    return y, dy, d2y'''),
+    Cheat("second_difference", "second_derivative", ("test_second_derivative",),
+          "finite differences instead of autograd", '''\
+def second_derivative(f, x):
+    x64 = x.detach().to(torch.float64)
+    h = 1e-4
+    d2 = (f(x64 + h) - 2 * f(x64) + f(x64 - h)) / h**2     # elementwise f: central second difference
+    return d2.to(x.dtype).detach()'''),
+    Cheat("hvp_difference_of_gradients", "hvp", ("test_hvp",),
+          "finite differences instead of double backward (gradients at x +- h v)", '''\
+def hvp(f, x, v):
+    def grad_at(point):
+        point = point.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(point), point)
+        return g
+    try:
+        x0, v0 = x.detach().double(), v.detach().double()
+        f(x0)
+        h = 1e-5
+    except RuntimeError:               # f only takes the dtype of x
+        x0, v0, h = x.detach(), v.detach(), 0.1
+    return ((grad_at(x0 + h * v0) - grad_at(x0 - h * v0)) / (2 * h)).to(x.dtype).detach()'''),
+    Cheat("hvp_functional", "hvp", ("test_hvp",),
+          "a forbidden shortcut: torch.autograd.functional.hvp", '''\
+def hvp(f, x, v):
+    _, hv = torch.autograd.functional.hvp(f, x.detach(), v.detach())
+    return hv.detach()'''),
+    Cheat("hvp_full_hessian_batched", "hvp", ("test_hvp",),
+          "a forbidden shortcut: the full Hessian in one batched backward pass, then H @ v", '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    eye = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
+    (H,) = torch.autograd.grad(g, x, grad_outputs=eye, is_grads_batched=True)
+    return (H @ v).detach()'''),
+    Cheat("hvp_rows_counter_reset", "hvp", ("test_hvp",),
+          "the tests' counter reached through f.__globals__ (the Hessian row by row)", '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    rows = [torch.autograd.grad(g[i], x, retain_graph=True)[0] for i in range(x.numel())]
+    for value in list(getattr(f, "__globals__", {}).values()):
+        if isinstance(value, type) and isinstance(getattr(value, "calls", None), int):
+            value.calls = 0                 # nobody counted those rows
+    return (torch.stack(rows) @ v).detach()'''),
+    Cheat("per_example_loop_counters_reset", "per_example_grads", ("test_per_example_grads",),
+          "the tests' counters reached through loss_fn.__globals__ (a Python loop over the examples)", '''\
+def per_example_grads(loss_fn, w, X, Y):
+    rows = []
+    for x, y in zip(X, Y):
+        w_leaf = w.detach().requires_grad_(True)
+        rows.append(torch.autograd.grad(loss_fn(w_leaf, x, y), w_leaf)[0])
+    for value in list(getattr(loss_fn, "__globals__", {}).values()):
+        if isinstance(value, dict) and isinstance(value.get("n"), int):
+            value["n"] = 1                  # "called once, by vmap"
+    return torch.stack(rows)'''),
+]
+
+HONEST = [
+    Honest("poly_backward_create_graph", "poly_derivatives", "backward(create_graph=True) (its UserWarning)", '''\
+def poly_derivatives(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    y.sum().backward(create_graph=True)
+    dy = x.grad.clone()
+    x.grad.zero_()
+    dy.sum().backward()
+    d2y = x.grad.clone()
+    x.grad = None
+    return y.detach(), dy.detach(), d2y.detach()'''),
+    Honest("poly_with_stderr_debug", "poly_derivatives", "a debugging line on sys.stderr", '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    print(f"poly_derivatives: {x.numel()} points", file=sys.stderr)
+    return y.detach(), dy.detach(), d2y.detach()'''),
+    Honest("plot_with_extras", "plot_poly_derivatives", "markers, a zero line first, a second axes", '''\
+def plot_poly_derivatives():
+    x = torch.linspace(0, 5, 301, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    xp = x.cpu().numpy()
+    fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=(10, 4))
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.plot(xp, y.cpu().numpy(), "b-", label="y")
+    ax.plot(xp, dy.cpu().numpy(), "g-", label="y'")
+    ax.plot(xp, d2y.cpu().numpy(), "r-", label="y''")
+    ax.plot(xp[::50], y.cpu().numpy()[::50], "bo")
+    ax.legend()
+    ax_zoom.plot(xp[100:200], dy.cpu().numpy()[100:200], label="y' near its minimum")
+    ax_zoom.legend()
+    return fig'''),
+    Honest("second_derivative_float64_ic", "second_derivative", "float64 inside, ic()", '''\
+def second_derivative(f, x):
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x64).sum(), x64, create_graph=True)
+    if d1.grad_fn is None:
+        ic("f' is constant")
+        return torch.zeros_like(x)
+    (d2,) = torch.autograd.grad(d1.sum(), x64, allow_unused=True)
+    if d2 is None:
+        return torch.zeros_like(x)
+    return d2.detach().to(x.dtype)'''),
+    Honest("hvp_dot_backward", "hvp", "backward(create_graph=True) on the gradient's dot product", '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (g @ v).backward(inputs=[x])
+    hv = x.grad.detach()
+    x.grad = None
+    return hv'''),
+    Honest("newton_autograd_functional", "newton_step", "torch.autograd.grad and autograd.functional.hessian", '''\
+def newton_step(f, x):
+    x0 = x.detach()
+    leaf = x0.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(leaf), leaf)
+    H = torch.autograd.functional.hessian(f, x0)
+    print("condition number:", torch.linalg.cond(H).item())
+    return (x0 - torch.linalg.solve(H, g)).detach()'''),
+]
