@@ -9,10 +9,12 @@ import json
 import subprocess
 import sys
 import zipfile
+from datetime import timezone
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 
 from autograder.cells import grade_id, has_nbgrader_metadata, index_of, nbgrader_metadata
 from autograder.collect import MOODLE, collect, templates_from
@@ -209,11 +211,20 @@ def test_the_zip_has_moodles_layout_and_collect_places_every_notebook(handins, t
     assert problem.source.endswith(".pdf") and "not a notebook" in problem.reason
 
 
-def test_the_roster_is_what_nbgrader_imports(handins, tmp_path):
-    rows = list(csv.DictReader(forgeries.write_roster(handins, tmp_path / "students.csv").open()))
-    assert [r["id"] for r in rows] == [h.participant for h in handins]
-    benali = next(r for r in rows if r["last_name"] == "Benali")
-    assert benali["first_name"] == "Fatima Zahra"
+def test_the_worksheet_gives_collect_the_hand_in_times(handins, tmp_path):
+    download = forgeries.write_moodle_zip(handins, tmp_path / demo.DOWNLOAD)
+    sheet = forgeries.write_moodle_worksheet(handins, tmp_path / demo.WORKSHEET)
+    rows = list(csv.DictReader(sheet.open()))
+    assert [r["Identifier"] for r in rows] == [f"Participant {h.participant}" for h in handins]
+    course = tmp_path / "course"
+    course.mkdir()
+    templates = templates_from(RELEASE)
+    collect(course, A, download, sorted(templates), templates, worksheet=sheet, zone=timezone.utc)
+    stamps = {h.participant: parse_utc((course / "submitted" / h.participant / A / "timestamp.txt").read_text())
+              for h in handins if h.kind != "pdf"}
+    due = parse_utc(forgeries.DUE)
+    late = {participant for participant, stamp in stamps.items() if stamp > due}
+    assert late == {next(h.participant for h in handins if h.handed_in == forgeries.LATE_HAND_IN)}
 
 
 # --------------------------------------------------------------------------- the course and the command
@@ -314,12 +325,21 @@ def test_the_whole_demo(tmp_path, handins):
     rows = list(csv.DictReader((work / demo.GRADES).open()))
     assert sorted(r["student"] for r in rows) == sorted(h.participant for h in graded)
     with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
-        assert {s.id for s in gb.students} == {h.participant for h in handins}  # the roster, imported
+        assert {s.id for s in gb.students} == {h.participant for h in graded}  # named by collect
         assert {s.student.id for s in gb.find_assignment(A).submissions} == {h.participant for h in graded}
         benali = gb.find_student(only(handins, "crash").participant)
         assert (benali.first_name, benali.last_name) == ("Fatima Zahra", "Benali")
+        penalties = {s.student.id: sum(nb.late_submission_penalty or 0 for nb in s.notebooks)
+                     for s in gb.find_assignment(A).submissions}
+    late = next(h for h in handins if h.handed_in == forgeries.LATE_HAND_IN)
+    assert {s for s, penalty in penalties.items() if penalty} == {late.participant}
     for h in graded:
         assert (work / "feedback" / h.participant / A / f"{A}.html").is_file(), h.name
+    with zipfile.ZipFile(work / demo.FEEDBACK_ZIP) as z:
+        folders = {name.partition("/")[0] for name in z.namelist()}
+    assert folders == {h.folder for h in graded}  # Moodle's own folder names: its importer matches them
+    worksheet = {r["Identifier"]: r for r in csv.DictReader((work / demo.MOODLE_GRADES).open(encoding="utf-8"))}
+    assert set(worksheet) == {f"Participant {h.participant}" for h in graded}
 
     assert (work / "reports" / f"{A}.html").is_file()
     assert f"reports/{A}.html in a browser" in out

@@ -2,14 +2,17 @@
 
     python -m autograder.course.demo [--workdir DIR]      (default: demo/ at the repository root)
 
-Makes a fresh nbgrader course in the work folder with one assignment, takes the
-class of hand-ins that `autograder.course.forgeries` builds (correct, partly
-done, blank, saved by Colab or Kaggle, renamed by the browser, test cells
-deleted or moved, a crash, an endless loop, a cheat, a PDF instead of the
-notebook), packs them as Moodle's "Download all submissions" zip, and runs the
-real commands an instructor runs on it: `autograder collect`, `grade`,
-`feedback`, `export` and `report`. Each command is printed as a shell line
-before it runs, so what you see is what you would type; a class summary ends it.
+Makes a fresh nbgrader course in the work folder with one assignment and a
+deadline, takes the class of hand-ins that `autograder.course.forgeries` builds
+(correct, partly done, blank, saved by Colab or Kaggle, renamed by the browser,
+test cells deleted or moved, a crash, an endless loop, a cheat, a PDF instead of
+the notebook, one a day late), packs them as Moodle's "Download all submissions"
+zip with Moodle's grading worksheet, and runs the real commands an instructor
+runs on them, from the LMS download back to the LMS: `autograder collect`,
+`grade`, `feedback --zip` (Moodle's feedback-files upload), `export` (CSV, and
+Moodle's grading worksheet to upload) and `report`. Each command is printed as a
+shell line before it runs, so what you see is what you would type; a class
+summary ends it.
 
 Not for: the hand-ins themselves (they are in `forgeries`, which the tests use
 without running anything), nor for grading a real course: the work folder is
@@ -33,14 +36,24 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from ..nbgrader_cli import NbgraderFailed, nbgrader
 from ..pipeline.record import read_report
-from .forgeries import ASSIGNMENT, NOTEBOOK, HandIn, build_class, write_moodle_zip, write_roster
+from .forgeries import (
+    ASSIGNMENT,
+    DUE,
+    NOTEBOOK,
+    HandIn,
+    build_class,
+    write_moodle_worksheet,
+    write_moodle_zip,
+)
 from .topics import REPO_ROOT
 
 DEFAULT_WORKDIR = REPO_ROOT / "demo"
 MARKER = ".autograder-demo"  # written into the work folder: only a folder holding it is ever wiped
 DOWNLOAD = "moodle-download.zip"
-ROSTER = "students.csv"
+WORKSHEET = "moodle-grading-worksheet.csv"  # as Moodle gives it: the hand-in times the zip lacks
+FEEDBACK_ZIP = "moodle-feedback.zip"
 GRADES = "grades.csv"
+MOODLE_GRADES = "moodle-grades.csv"  # the worksheet filled in, for Moodle's "Upload grading worksheet"
 # Short, so the endless loop costs 10 s (the loop's hand-in in forgeries says so to the reader).
 CELL_TIMEOUT, TOTAL_TIMEOUT = 10, 60
 
@@ -67,8 +80,10 @@ def make_course(workdir: Path, root: Path = REPO_ROOT) -> None:
     """nbgrader_config.py from the repository (IgnorePattern and all), its gradebook here; one assignment."""
     config = (root / "nbgrader_config.py").read_text()
     db = (workdir / "gradebook.db").resolve()
-    config += ("\n# The demo's own gradebook (added by autograder.course.demo).\n"
-               f"c.CourseDirectory.db_url = {f'sqlite:///{db}'!r}\n")
+    config += ("\n# The demo's own gradebook, and nbgrader's late penalty: a late hand-in scores 0\n"
+               "# (added by autograder.course.demo).\n"
+               f"c.CourseDirectory.db_url = {f'sqlite:///{db}'!r}\n"
+               'c.LateSubmissionPlugin.penalty_method = "zero"\n')
     (workdir / "nbgrader_config.py").write_text(config)
     shutil.copytree(root / "source" / ASSIGNMENT, workdir / "source" / ASSIGNMENT)
 
@@ -105,8 +120,9 @@ def heading(number: int, total: int, text: str) -> None:
     print(f"\n=== {number}/{total}  {text}", flush=True)
 
 
-def run_step(args: list[str], shown: list[str]) -> None:
-    """Run a command with its output streaming live; raise DemoFailed unless it succeeds.
+def run_step(args: list[str], shown: list[str], expected: dict[int, str] | None = None) -> None:
+    """Run a command with its output streaming live; raise DemoFailed unless it succeeds, or exits with
+    one of the `expected` statuses (status -> why the demo's class gives it).
 
     On Ctrl-C the command gets the interrupt too (same terminal); it is given a moment to stop by itself
     (the grader then finishes no more than the transaction it is in) before it is terminated."""
@@ -126,14 +142,15 @@ def run_step(args: list[str], shown: list[str]) -> None:
                 process.kill()
                 process.wait()
         raise
-    if code != 0:
+    why = (expected or {}).get(code)
+    if code != 0 and why is None:
         raise DemoFailed(f"`{' '.join(shown)}` failed (exit status {code}); its output is above")
-    print(f"  ({time.monotonic() - started:.1f} s)", flush=True)
+    print(f"  ({time.monotonic() - started:.1f} s{f'; exit status {code}: {why}' if why else ''})", flush=True)
 
 
-def autograder_step(*args: str, course: Path) -> None:
+def autograder_step(*args: str, course: Path, expected: dict[int, str] | None = None) -> None:
     run_step([sys.executable, "-m", "autograder", *args, "--course", str(course)],
-             ["autograder", *args, "--course", _shown(course) + "/"])
+             ["autograder", *args, "--course", _shown(course) + "/"], expected)
 
 
 def nbgrader_step(course: Path, *args: str) -> None:
@@ -148,16 +165,17 @@ def nbgrader_step(course: Path, *args: str) -> None:
 # --------------------------------------------------------------------------- the summary
 
 
-def auto_points(course: Path, student: str) -> tuple[float, float] | None:
-    """Points of the autograded (code) cells in the gradebook, or None if the student has no submission;
-    a written answer waits for a person, so it is left out."""
+def auto_points(course: Path, student: str) -> tuple[float, float, float] | None:
+    """Points of the autograded (code) cells in the gradebook and the late penalty, or None if the student
+    has no submission; a written answer waits for a person, so it is left out."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         try:
             submission = gb.find_submission(ASSIGNMENT, student)
         except MissingEntry:
             return None
         auto = [g for nb in submission.notebooks for g in nb.grades if g.cell_type == "code"]
-        return sum(g.score for g in auto), sum(g.max_score for g in auto)
+        late = sum(nb.late_submission_penalty or 0 for nb in submission.notebooks)
+        return sum(g.score for g in auto), sum(g.max_score for g in auto), late
 
 
 def summary(course: Path, handins: list[HandIn]) -> str:
@@ -170,6 +188,7 @@ def summary(course: Path, handins: list[HandIn]) -> str:
         else:
             got = f"{points[0]:>3g}/{points[1]:<3g}"
             notes = ", ".join(filter(None, [
+                f"late: -{points[2]:g}" if points[2] else "",
                 "FLAGGED" if report.get("flags") else "",
                 f"repaired ({len(report['repairs'])})" if report.get("repairs") else "",
                 "failure recorded" if report.get("failures") else ""])) or "ok"
@@ -200,6 +219,9 @@ def run_demo(workdir: Path, root: Path = REPO_ROOT) -> None:
     else:
         print(f"  {say}release/{ASSIGNMENT}/ generated: the same as the committed release/{ASSIGNMENT}/")
 
+    nbgrader_step(course, "db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE}")
+    print(f"  due {DUE}; a late hand-in scores 0 (nbgrader's LateSubmissionPlugin, penalty_method 'zero')")
+
     heading(2, steps, "The class: who handed in what")
     release = nbformat.read(generated / NOTEBOOK, as_version=4)
     source = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -208,26 +230,32 @@ def run_demo(workdir: Path, root: Path = REPO_ROOT) -> None:
     for h in handins:
         files = ", ".join(name for name, _ in h.files)
         print(f"  {h.name:<{width}}  {h.participant}  {files:<32}  {h.expect}")
-    roster = write_roster(handins, course / ROSTER)
-    nbgrader_step(course, "db", "student", "import", ROSTER)
     download = write_moodle_zip(handins, course / DOWNLOAD)
+    worksheet = write_moodle_worksheet(handins, course / WORKSHEET)
     print(f"  {_shown(download)}: Moodle's \"Download all submissions\" zip, a folder per student "
-          f"({handins[0].folder}/...); class list in {_shown(roster)}")
+          f"({handins[0].folder}/...)")
+    print(f"  {_shown(worksheet)}: Moodle's grading worksheet, with the hand-in times the zip lacks")
 
-    heading(3, steps, "Collect: the Moodle zip becomes submitted/<student id>/")
-    autograder_step("collect", ASSIGNMENT, _shown(download), course=course)
+    heading(3, steps, "Collect: the Moodle zip becomes submitted/<student id>/, names and times included")
+    autograder_step("collect", ASSIGNMENT, _shown(download), "--worksheet", _shown(worksheet),
+                    "--timezone", "UTC", course=course,
+                    expected={3: "the PDF could not be placed, as it should not (a person is told)"})
 
     heading(4, steps, f"Grade: each hand-in repaired, run in the sandbox (cells {CELL_TIMEOUT} s, "
                       f"a hand-in {TOTAL_TIMEOUT} s), scored, recorded")
     autograder_step("grade", ASSIGNMENT, "--timeout", str(CELL_TIMEOUT), "--total-timeout", str(TOTAL_TIMEOUT),
-                    course=course)
+                    course=course, expected={3: "hand-ins the grader could not finish wait for a person"})
 
-    heading(5, steps, "Feedback: an HTML page per student, with what the grader repaired or flagged")
-    autograder_step("feedback", ASSIGNMENT, course=course)
+    heading(5, steps, "Feedback: a page per student, as a student should see it, zipped for Moodle")
+    feedback_zip = course / FEEDBACK_ZIP
+    autograder_step("feedback", ASSIGNMENT, "--zip", _shown(feedback_zip), course=course,
+                    expected={3: "a student without a page is named above"})
 
-    heading(6, steps, "Export: the grades as CSV, for the LMS or a spreadsheet")
-    csv_path = course / GRADES
+    heading(6, steps, "Export: grades as CSV, and as Moodle's grading worksheet to upload")
+    csv_path, moodle_path = course / GRADES, course / MOODLE_GRADES
     autograder_step("export", ASSIGNMENT, "--output", _shown(csv_path), course=course)
+    autograder_step("export", ASSIGNMENT, "--format", "moodle", "--output", _shown(moodle_path), course=course,
+                    expected={3: "totals still waiting for a person (the written answer) stay empty, not 0"})
 
     heading(7, steps, "Report: the class at a glance")
     report_html = course / "reports" / f"{ASSIGNMENT}.html"
@@ -236,8 +264,9 @@ def run_demo(workdir: Path, root: Path = REPO_ROOT) -> None:
     print("\n" + summary(course, handins))
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
     print(f"  report:     {_shown(report_html)}")
-    print(f"  feedback:   {_shown(course / 'feedback')}/<student id>/{ASSIGNMENT}/{ASSIGNMENT}.html")
-    print(f"  grades:     {_shown(csv_path)}")
+    print(f"  feedback:   {_shown(course / 'feedback')}/<student id>/{ASSIGNMENT}/{ASSIGNMENT}.html, and "
+          f"{_shown(feedback_zip)} for Moodle's \"Upload multiple feedback files in a zip\"")
+    print(f"  grades:     {_shown(csv_path)}, and {_shown(moodle_path)} for Moodle's \"Upload grading worksheet\"")
     print(f"  gradebook:  {_shown(course / 'gradebook.db')} (nbgrader's: run `jupyter lab` in {say} and open "
           "Nbgrader > Formgrader to grade the written answers and review what was flagged)")
     print(f"Open {_shown(report_html)} in a browser.")

@@ -3,9 +3,10 @@
 For `make demo` and the tests of the grader: each `HandIn` is one student's
 Moodle upload of `03_accumulation` (correct in two styles, partly done, blank,
 saved by Colab or Kaggle, renamed by the browser, test cells deleted or moved,
-a crash, an endless loop, a cheat, a PDF instead of the notebook), built from
-the release and the instructor's source, and packed as Moodle's "Download all
-submissions" zip with a class list for nbgrader.
+a crash, an endless loop, a cheat, a PDF instead of the notebook, a late one),
+built from the release and the instructor's source, and packed as Moodle's
+"Download all submissions" zip with the grading worksheet Moodle gives beside it
+(the hand-in times the zip lacks).
 
 Not for: running anything. Nothing here grades, starts a kernel or touches a
 course folder; `autograder.course.demo` does that with what this builds.
@@ -29,6 +30,9 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
 ANSWERS = ("accumulate_backward", "train_step", "params_without_grad", "accumulated_gradient")
 WRITTEN = "written_scaling"
+
+DUE = "2026-03-01 23:59:00 UTC"  # the assignment's deadline in the demo's gradebook
+LATE_HAND_IN = "Monday, 2 March 2026, 9:15 AM"  # the day after
 
 # A second student's correct code, in a style of their own.
 OTHER_CORRECT = {
@@ -131,6 +135,7 @@ class HandIn:
     kind: str  # correct, colab, crash, ... (what the tests look for)
     expect: str  # the outcome to expect, one line
     files: tuple[tuple[str, bytes], ...]  # (file name as uploaded, content)
+    handed_in: str = "Sunday, 1 March 2026, 10:00 AM"  # as Moodle's grading worksheet writes it (UTC here)
 
     @property
     def folder(self) -> str:
@@ -226,13 +231,14 @@ def build_class(release: nbformat.NotebookNode, source: nbformat.NotebookNode) -
     correct = filled(release, right, STUDENT_ANSWER)
     first_two = {gid: right[gid] for gid in ANSWERS[:2]}
 
-    def one(name, participant, kind, expect, content, file_name=NOTEBOOK):
-        return HandIn(name, participant, kind, expect, ((file_name, _bytes(content)),))
+    def one(name, participant, kind, expect, content, file_name=NOTEBOOK, handed_in=HandIn.handed_in):
+        return HandIn(name, participant, kind, expect, ((file_name, _bytes(content)),), handed_in)
 
     return [
         one("Amelia Hart", "418201", "correct", "correct, saved by Jupyter: full marks", correct),
         one("Omar Haddad", "418202", "correct",
-            "correct, in a style of his own: full marks", filled(release, OTHER_CORRECT, STUDENT_ANSWER)),
+            "correct, in a style of his own, but a day late: nbgrader's late penalty takes it all",
+            filled(release, OTHER_CORRECT, STUDENT_ANSWER), handed_in=LATE_HAND_IN),
         one("Priya Raman", "418203", "partial",
             "solved Exercises 1-2, left 3-4 as released: 6 of 12", filled(release, first_two)),
         one("Lukas Novak", "418204", "blank", "uploaded the untouched release: 0", release),
@@ -271,12 +277,17 @@ def write_moodle_zip(handins: list[HandIn], path: Path) -> Path:
     return path
 
 
-def write_roster(handins: list[HandIn], path: Path) -> Path:
-    """The class list in the CSV form `nbgrader db student import` reads."""
-    with path.open("w", newline="") as out:
+def write_moodle_worksheet(handins: list[HandIn], path: Path) -> Path:
+    """Moodle's grading worksheet of the assignment (Grading action > Download grading worksheet): what
+    `collect --worksheet` reads the hand-in times from, as Moodle writes it (English, the user's zone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["id", "first_name", "last_name"])
+        writer.writerow(["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                         "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
+                         "Feedback comments"])
         for h in handins:
-            first, _, last = h.name.rpartition(" ")
-            writer.writerow([h.participant, first, last])
+            email = h.name.split()[0].lower() + f".{h.participant}@student.example"
+            writer.writerow([f"Participant {h.participant}", h.name, email, "Submitted for grading", "", "15.00",
+                             "Yes", h.handed_in, "-", ""])
     return path
