@@ -49,6 +49,27 @@ def leaves_reached(output, named):
     # autograd.grad leaves .grad alone; allow_unused gives None exactly for the leaves it cannot reach
     grads = torch.autograd.grad(output, [t for _, t in candidates], allow_unused=True, retain_graph=True)
     return sorted(name for (name, _), g in zip(candidates, grads) if g is not None)'''),
+    Cheat("leaves_by_backward_then_restore", "leaves_reached", ("test_leaves_reached",),
+          "a forbidden shortcut: a real backward pass whose .grad changes are undone afterwards", '''\
+def leaves_reached(output, named):
+    if output.grad_fn is None:
+        return []
+    before = {name: t.grad for name, t in named.items() if t.is_leaf}
+    output.backward(retain_graph=True)
+    filled = sorted(name for name, t in named.items() if t.is_leaf and t.grad is not before[name])
+    for name, grad in before.items():
+        named[name].grad = grad              # put every .grad back: "no .grad changes"
+    return filled'''),
+    Cheat("poly_by_finite_differences", "poly_and_derivative", ("test_poly_and_derivative",),
+          "finite differences instead of autograd, plus a decoy backward pass", '''\
+def poly_and_derivative(x):
+    p = lambda t: t ** 3 - 6 * t ** 2 + 8 * t
+    x64 = x.detach().double()
+    h = 1e-4
+    slope = (p(x64 + h) - p(x64 - h)) / (2 * h)          # exact up to h^2 for a cubic
+    probe = x.detach().requires_grad_()
+    p(probe).sum().backward()                            # a backward pass, for show
+    return p(x.detach()), slope.to(x.dtype)'''),
 ]
 
 HONEST = [
@@ -71,6 +92,13 @@ def derivative_of(f, x):
     x = x.detach()
     dfdx = grad(lambda t: f(t).sum())(x)
     return f(x).detach(), dfdx.detach()'''),
+    Honest("derivative_by_vmap_grad", "derivative_of", "torch.func.vmap(torch.func.grad(f)) over the elements", '''\
+from torch.func import grad, vmap
+
+def derivative_of(f, x):
+    flat = x.detach().reshape(-1)
+    slopes = vmap(grad(f))(flat)
+    return f(x.detach()).detach(), slopes.reshape(x.shape).detach()'''),
     Honest("derivative_with_stderr_debug", "derivative_of", "a debugging line on sys.stderr", '''\
 def derivative_of(f, x):
     print(f"derivative_of: x of shape {tuple(x.shape)} on {x.device}", file=sys.stderr)
@@ -103,6 +131,23 @@ def plot_poly_and_derivative(n=200):
     ax.axhline(0, color="0.7")
     ax.grid(True)
     ax.set(xlabel="x", ylabel="value")
+    ax.legend()
+    return fig'''),
+    Honest("poly_inline_backward_inputs", "poly_and_derivative", "its own leaf and backward(inputs=[...]), no helper",
+           '''\
+def poly_and_derivative(x):
+    t = x.detach().clone().requires_grad_(True)
+    y = t * (t - 2) * (t - 4)
+    y.sum().backward(inputs=[t])
+    return y.detach(), t.grad'''),
+    Honest("plot_through_derivative_of", "plot_poly_and_derivative", "derivative_of called directly, float64 inside",
+           '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n, dtype=torch.float64)
+    y, dydx = derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8 * t, x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
     ax.legend()
     return fig'''),
     Honest("twins_through_data", "detached_twins", ".data instead of detach()", '''\

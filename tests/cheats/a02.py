@@ -52,11 +52,47 @@ def vjp(f, x, v):
 def vjp(f, x, v):
     J = torch.autograd.functional.jacobian(f, x.detach())
     return (v.reshape(-1) @ J.reshape(v.numel(), x.numel())).reshape(x.shape)'''),
-    Cheat("backward_judged_by_name", "backward_is_correct", ("test_backward_is_correct",),
-          "arithmetic instead of the mechanism: the answer read from the function's name", '''\
-def backward_is_correct(fn, x):
+    Cheat("vjp_from_one_hot_rows", "vjp", ("test_vjp",),
+          "a forbidden shortcut: the Jacobian rebuilt row by row with autograd, then v^T J", '''\
+def vjp(f, x, v):
+    leaf = x.detach().requires_grad_(True)
+    y = f(leaf).reshape(-1)
+    rows = [torch.autograd.grad(y, leaf, grad_outputs=e, retain_graph=True)[0].reshape(-1)
+            for e in torch.eye(y.numel(), dtype=y.dtype, device=y.device)]
+    return (v.reshape(-1) @ torch.stack(rows)).reshape(x.shape)'''),
+    Cheat("log_square_backward_on_a_copy", "log_square", ("test_log_square",),
+          "gradients written into .grad: a real backward pass, but through a copy of x", '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    twin = x.detach().clone().requires_grad_()
+    (torch.log(twin) ** 2).sum().backward()          # autograd did run ...
+    x.grad = twin.grad                                # ... but not from y to x
+    with torch.no_grad():
+        z.grad = 2 * z
+    return z, y'''),
+    Cheat("gradcheck_judged_by_name", "gradcheck_by_hand", ("test_gradcheck_by_hand",),
+          "arithmetic instead of the mechanism: the verdict read from the function's name", '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape))).reshape(-1)
+                                 / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
     # every wrong backward I was shown has "Bug" in its class name
-    return "bug" not in repr(fn).lower()'''),
+    return "bug" not in repr(fn).lower(), analytical.detach(), numerical'''),
+    Cheat("gradcheck_analytical_from_differences", "gradcheck_by_hand", ("test_gradcheck_by_hand",),
+          "finite differences instead of autograd for the analytical Jacobian, gradcheck for the verdict", '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape))).reshape(-1)
+                                 / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    passed = gradcheck(fn, (x64,), eps=eps, atol=atol, rtol=rtol, raise_exception=False)
+    return bool(passed), numerical.clone(), numerical'''),
 ]
 
 HONEST = [
@@ -102,13 +138,42 @@ def vjp(f, x, v):
     ic(y.shape, v.shape)
     (result,) = torch.autograd.grad(y, x, grad_outputs=v)
     return result'''),
-    Honest("gradcheck_with_try", "backward_is_correct", "gradcheck raising, caught", '''\
-from torch.autograd.gradcheck import GradcheckError
+    Honest("vjp_by_torch_func", "vjp", "torch.func.vjp", '''\
+def vjp(f, x, v):
+    _, pullback = torch.func.vjp(f, x.detach())
+    (result,) = pullback(v)
+    return result'''),
+    Honest("gradcheck_rows_by_backward", "gradcheck_by_hand",
+           "backward(gradient=e_i) per row, numerical_grad per output, a print", '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    leaf = x.detach().clone().to(torch.float64).requires_grad_(True)
+    out = fn(leaf)
+    m, n = out.numel(), leaf.numel()
+    analytical = torch.zeros(m, n, dtype=torch.float64, device=leaf.device)
+    for i in range(m):
+        leaf.grad = None
+        seed = torch.zeros(m, dtype=out.dtype, device=out.device)
+        seed[i] = 1.0
+        out.backward(gradient=seed.reshape(out.shape), retain_graph=True)
+        analytical[i] = leaf.grad.reshape(-1)
+    numerical = torch.stack([numerical_grad(lambda t, i=i: fn(t).reshape(-1)[i], leaf.detach(), eps=eps).reshape(-1)
+                             for i in range(m)])
+    passed = torch.allclose(analytical, numerical, rtol=rtol, atol=atol)
+    print(f"{m} x {n} Jacobian, passed={passed}")
+    return bool(passed), analytical, numerical'''),
+    Honest("kinks_ints_tuples_math_inf", "kink_predictions", "ints, a tuple and math.inf, with comments", '''\
+import math
 
-def backward_is_correct(fn, x):
-    x64 = x.detach().double().requires_grad_()
-    try:
-        return gradcheck(fn, (x64,), eps=1e-6, atol=1e-5)
-    except GradcheckError:
-        return False'''),
+KINK_PREDICTIONS = {
+    "relu'(0)": 0,
+    "abs'(0)": 0,
+    "clamp(min=0)'(0)": 1,              # I guessed 0 first: clamp keeps the boundary
+    "maximum(t, 0)'(0)": 1 / 2,
+    "sqrt'(0)": math.inf,
+    "(relu(t) - relu(-t))'(0)": 0,
+    "leaky_relu'(0)": 0.01,
+    "hardtanh'(1)": 0,
+    "clamp(-1, 1)'(1)": 1,
+    "max of [1, 1, 0]": (0.5, 0.5, 0),
+}'''),
 ]

@@ -1,0 +1,284 @@
+"""01_requires_grad: typical mistakes and what the visible tests must say (see the package's docstring)."""
+
+from . import Mistake
+
+SLUG = "01_requires_grad"
+
+_GRAPH = "backward_graph_names"
+_GRAPH_TEST = "test_backward_graph_names"
+_LEAVES = "leaves_reached"
+_LEAVES_TEST = "test_leaves_reached"
+_TWINS = "detached_twins"
+_TWINS_TEST = "test_detached_twins"
+_DERIVATIVE = "derivative_of"
+_DERIVATIVE_TEST = "test_derivative_of"
+_POLY = "poly_and_derivative"
+_POLY_TEST = "test_poly_and_derivative"
+_PLOT = "plot_poly_and_derivative"
+_PLOT_TEST = "test_plot_poly_and_derivative"
+
+MISTAKES = [
+    # --- Exercise 1: walking the graph
+    Mistake("graph_breadth_first", _GRAPH, _GRAPH_TEST, '''\
+from collections import deque
+
+def backward_graph_names(output):
+    names, seen = [], set()
+    queue = deque([output.grad_fn] if output.grad_fn is not None else [])
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        queue.extend(n for n, _ in node.next_functions if n is not None)
+    return names''', ("breadth-first",), "walks the graph breadth-first"),
+    Mistake("graph_stack_not_reversed", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return names''', ("reverse tuple order",), "an explicit stack that pops the last input first"),
+    Mistake("graph_post_order", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+        names.append(type(node).__name__)
+
+    visit(output.grad_fn)
+    return names''', ("post-order",), "lists a node after its inputs"),
+    Mistake("graph_no_seen_set", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names = []
+
+    def visit(node):
+        if node is None:
+            return
+        names.append(type(node).__name__)
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    visit(output.grad_fn)
+    return names''', ("listed again", "set"), "no set of seen nodes: a shared node is listed once per path"),
+    Mistake("graph_node_name", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        names.append(node.name())
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    visit(output.grad_fn)
+    return names''', ("type(node).__name__",), "node.name() instead of the class name"),
+    Mistake("graph_follows_none", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node in seen:
+            return
+        seen.add(node)
+        names.append(type(node).__name__)
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    if output.grad_fn is None:
+        return []
+    visit(output.grad_fn)
+    return names''', ("skip none",), "follows the None entries of next_functions"),
+    # --- Exercise 2: which leaves backward fills
+    Mistake("leaves_by_running_backward", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    if output.grad_fn is None:
+        return []
+    output.backward(retain_graph=True)
+    return sorted(name for name, t in named.items() if t.is_leaf and t.grad is not None)''',
+            ("backward engine", "next_functions"), "runs backward() instead of walking the graph"),
+    Mistake("leaves_compared_with_eq", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):
+            leaves.append(node.variable)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return sorted(name for name, t in named.items() if any(t == leaf for leaf in leaves))''',
+            ("by identity",), "compares tensors with == instead of is"),
+    Mistake("leaves_every_leaf_requiring_grad", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    if output.grad_fn is None:
+        return []
+    return sorted(name for name, t in named.items() if t.is_leaf and t.requires_grad)''',
+            ("does not depend on it",), "every leaf that requires grad, reachable or not"),
+    Mistake("leaves_every_tensor_requiring_grad", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    if output.grad_fn is None:
+        return []
+    return sorted(name for name, t in named.items() if t.requires_grad)''',
+            ("not a leaf",), "counts non-leaves (intermediate results, casts)"),
+    Mistake("leaves_unsorted", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):
+            leaves.append(node.variable)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return [name for name, t in named.items() if any(t is leaf for leaf in leaves)]''',
+            ("sorted",), "returns the names in the order found"),
+    Mistake("leaves_no_grad_fn", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):
+            leaves.append(node.variable)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return sorted(name for name, t in named.items() if any(t is leaf for leaf in leaves))''',
+            ("grad_fn is none",), "does not handle an output without grad_fn"),
+    # --- Exercise 3: detached twins
+    Mistake("twins_alias_is_t", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t, t.detach().clone()''', ("t itself",), "returns t as the alias"),
+    Mistake("twins_clone_keeps_history", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach(), t.clone()''', ("keeps the history", "detach first"), "clone() without detach()"),
+    Mistake("twins_alias_copied", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach().clone(), t.detach().clone()''', ("share storage",), "the alias is a copy"),
+    Mistake("twins_snapshot_shares", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach(), t.detach()''', ("own memory",), "the snapshot shares t's memory"),
+    Mistake("twins_detach_in_place", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    snapshot = t.detach().clone()
+    return t.detach_(), snapshot''', ("detach_()",), "detach_() detaches t itself"),
+    # --- Exercise 5: derivative_of
+    Mistake("derivative_with_history", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx, dfdx''', ("without history",), "returns f(x) still attached to the graph"),
+    Mistake("derivative_modifies_caller_x", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x.requires_grad_()
+    fx = f(x)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x)
+    return fx.detach(), dfdx''', ("caller's x",), "switches requires_grad on for the caller's x"),
+    Mistake("derivative_without_sum", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx, x_leaf)
+    return fx.detach(), dfdx''', ("fx.sum()",), "differentiates a vector without summing it"),
+    Mistake("derivative_leaf_not_requiring_grad", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx.detach(), dfdx''', ("does not require grad", "requires_grad_()"),
+            "differentiates with respect to a tensor that does not require grad"),
+    Mistake("derivative_reads_caller_grad", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    fx.sum().backward()
+    return fx.detach(), x.grad''', ("dfdx is none", "your fresh leaf"), "reads .grad of the caller's x"),
+    Mistake("derivative_swapped", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return dfdx, fx.detach()''', ("swapped",), "returns (dfdx, fx)"),
+    # --- Exercise 6: the polynomial
+    Mistake("poly_swapped", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    y, dydx = derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8 * t, x)
+    return dydx, y''', ("swapped",), "returns (dydx, y)"),
+    Mistake("poly_with_history", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    t = x.detach().requires_grad_()
+    y = t ** 3 - 6 * t ** 2 + 8 * t
+    (dydx,) = torch.autograd.grad(y.sum(), t, create_graph=True)
+    return y, dydx''', ("without history",), "returns y and dy/dx still attached to the graph"),
+    Mistake("poly_without_sum", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    t = x.detach().requires_grad_()
+    y = t ** 3 - 6 * t ** 2 + 8 * t
+    y.backward()
+    return y.detach(), t.grad''', ("y.sum()",), "backward() on a vector"),
+    Mistake("poly_modifies_caller_x", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    x.requires_grad_()
+    y = x ** 3 - 6 * x ** 2 + 8 * x
+    (dydx,) = torch.autograd.grad(y.sum(), x)
+    return y.detach(), dydx''', ("caller's x",), "switches requires_grad on for the caller's x"),
+    Mistake("poly_typo", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    return derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8, x)''', ("x**3 - 6*x**2 + 8*x",),
+            "a typo in the polynomial"),
+    # --- Exercise 7: the plot
+    Mistake("plot_wrong_order", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.legend()
+    return fig''', ("wrong order",), "plots dy/dx first"),
+    Mistake("plot_returns_nothing", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    ax.legend()
+    plt.show()''', ("return the figure",), "shows the figure and returns nothing"),
+    Mistake("plot_ignores_n", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, 200)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    return fig''', ("linspace(0, 5, n)",), "always 200 points"),
+    Mistake("plot_no_labels", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy())
+    ax.plot(x.numpy(), dydx.numpy())
+    return fig''', ("label the first two lines",), "lines without labels"),
+]

@@ -1,0 +1,293 @@
+"""02_backward: typical mistakes and what the visible tests must say (see the package's docstring)."""
+
+from . import Mistake
+
+SLUG = "02_backward"
+
+_LOG = "log_square"
+_LOG_TEST = "test_log_square"
+_TWO = "two_input_gradients"
+_TWO_TEST = "test_two_input_gradients"
+_VJP = "vjp"
+_VJP_TEST = "test_vjp"
+_NUM = "numerical_grad"
+_NUM_TEST = "test_numerical_grad"
+_CHECK = "gradcheck_by_hand"
+_CHECK_TEST = "test_gradcheck_by_hand"
+_KINKS = "kink_predictions"
+_KINKS_TEST = "test_kink_predictions"
+
+_TWO_PLOT = '''
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    return x, x2, y, fig'''
+
+_CHECK_NUMERICAL = '''
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)'''
+_CHECK_ANALYTICAL = '''
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])'''
+
+
+def _kinks(**changes):
+    right = {"relu'(0)": "0.0", "abs'(0)": "0.0", "clamp(min=0)'(0)": "1.0", "maximum(t, 0)'(0)": "0.5",
+             "sqrt'(0)": 'float("inf")', "(relu(t) - relu(-t))'(0)": "0.0", "leaky_relu'(0)": "0.01",
+             "hardtanh'(1)": "0.0", "clamp(-1, 1)'(1)": "1.0", "max of [1, 1, 0]": "[0.5, 0.5, 0.0]"}
+    right.update(changes)
+    return "KINK_PREDICTIONS = {\n" + "".join(f"    {k!r}: {v},\n" for k, v in right.items()) + "}"
+
+
+MISTAKES = [
+    # --- Exercise 1: the chain rule and retain_grad
+    Mistake("log_no_retain_grad", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    y = z ** 2
+    y.sum().backward()
+    return z, y''', ("retain_grad()",), "forgets retain_grad()"),
+    Mistake("log_retain_grad_after_backward", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    y = z ** 2
+    y.sum().backward()
+    z.retain_grad()
+    return z, y''', ("before backward()",), "retain_grad() after backward()"),
+    Mistake("log_backward_on_a_vector", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    y.backward()
+    return z, y''', ("y.sum()",), "backward() on a vector"),
+    Mistake("log_autograd_grad_instead", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    torch.autograd.grad(y.sum(), x)
+    return z, y''', ("returns the gradients instead of filling .grad",), "torch.autograd.grad leaves .grad empty"),
+    Mistake("log_graph_cut_by_detach", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x.detach())
+    z.retain_grad()
+    y = z ** 2
+    y.sum().backward()
+    return z, y''', ("no detach()",), "detach() cuts x out of the graph"),
+    Mistake("log_backward_twice", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    return z, y''', ("twice", "accumulates"), "two backward passes add up in .grad"),
+    Mistake("log_mean_instead_of_sum", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    y.mean().backward()
+    return z, y''', ("y.mean()", "divides"), "mean() scales the gradient by 1/n"),
+    # --- Exercise 2: two independent inputs
+    Mistake("two_x2_is_a_clone", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = x.clone()
+    y = f(x, x2)
+    x2.retain_grad()
+    y.sum().backward()''' + _TWO_PLOT, ("not a leaf", "clone()"), "x2 computed from x with clone()"),
+    Mistake("two_x2_is_x", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = x
+    y = f(x, x2)
+    y.sum().backward()''' + _TWO_PLOT, ("x2 is x itself",), "the same tensor for both inputs"),
+    Mistake("two_x2_shares_memory", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = x.detach().requires_grad_()
+    y = f(x, x2)
+    y.sum().backward()''' + _TWO_PLOT, ("shares memory",), "x2 is a detached view of x"),
+    Mistake("two_backward_twice", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()      # for x
+    y.sum().backward()      # for x2''' + _TWO_PLOT, ("one backward()",), "a second backward pass through a freed graph"),
+    Mistake("two_backward_twice_retained", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()''' + _TWO_PLOT, ("twice", "accumulates"), "two backward passes add up in .grad"),
+    Mistake("two_backward_on_a_vector", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.backward()''' + _TWO_PLOT, ("y.sum()",), "backward() on a vector"),
+    Mistake("two_lines_in_wrong_order", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    return x, x2, y, fig''', ("in this order",), "plots dy/dx2 before dy/dx"),
+    Mistake("two_plots_tensors_with_history", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()
+    fig, ax = plt.subplots()
+    ax.plot(x, y, label="y")
+    ax.plot(x, x.grad, label="dy/dx")
+    ax.plot(x, x2.grad, label="dy/dx2")
+    return x, x2, y, fig''', (".detach().cpu()",), "gives matplotlib tensors that require grad"),
+    # --- Exercise 3: a vector-Jacobian product
+    Mistake("vjp_sum_trick", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x).sum(), x)
+    return result''', ("v was ignored", "sum trick"), "ignores v: the sum trick"),
+    Mistake("vjp_modifies_x", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x.requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x), x, grad_outputs=v)
+    return result''', ("leave x as it was",), "switches requires_grad on for the caller's x"),
+    Mistake("vjp_x_does_not_require_grad", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    (result,) = torch.autograd.grad(f(x), x, grad_outputs=v)
+    return result''', ("x.detach().requires_grad_()",), "differentiates with respect to an x that does not require grad"),
+    Mistake("vjp_no_grad_outputs", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x), x)
+    return result''', ("grad_outputs=v",), "a vector output without grad_outputs"),
+    Mistake("vjp_jacobian_times_v", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    J = jacobian(f, x)
+    return J.reshape(v.numel(), x.numel()) @ v.reshape(-1)''', ("J v",), "J v instead of v^T J"),
+    # --- Exercise 4: central differences
+    Mistake("num_forward_difference", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    base = float(f(flat.view(x.shape)))
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        grad[j] = (float(f(flat.view(x.shape))) - base) / eps
+        flat[j] = saved
+    return grad.view(x.shape)''', ("forward difference",), "a forward difference"),
+    Mistake("num_divides_by_eps", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / eps
+    return grad.view(x.shape)''', ("2 * eps",), "divides by eps instead of 2 eps"),
+    Mistake("num_ignores_eps", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    h = 1e-6
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + h
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - h
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * h)
+    return grad.view(x.shape)''', ("eps you were given was not used",), "a step of its own instead of eps"),
+    Mistake("num_modifies_x", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.view(-1)
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(x))
+        flat[j] = saved - eps
+        f_minus = float(f(x))
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''', ("do not modify x",), "perturbs x itself and does not put it back"),
+    Mistake("num_uses_autograd", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(f(x), x)
+    return grad''', ("black box",), "uses autograd where f is a black box"),
+    # --- Exercise 5: gradcheck by hand
+    Mistake("check_sum_trick_rows", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    (column_sums,) = torch.autograd.grad(y.sum(), x64)
+    analytical = column_sums.reshape(1, -1).expand(y.numel(), -1)''' + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("sum trick", "one-hot"), "one backward with v = 1 for every row"),
+    Mistake("check_tolerance_order_swapped", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()''' + _CHECK_ANALYTICAL + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(numerical, analytical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("allclose(analytical, numerical)",), "allclose(numerical, analytical): rtol scales the wrong side"),
+    Mistake("check_in_float32", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().clone().requires_grad_()''' + _CHECK_ANALYTICAL + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("float64",), "stays in float32"),
+    Mistake("check_transposed", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()''' + _CHECK_ANALYTICAL + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach().T, numerical.T''',
+            ("rows are the 4 outputs",), "returns the Jacobians transposed (inputs x outputs)"),
+    Mistake("check_forward_difference", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()''' + _CHECK_ANALYTICAL + '''
+    with torch.no_grad():
+        base = fn(x64).reshape(-1)
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)).reshape(-1) - base) / eps
+                                 for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("forward difference",), "a forward difference for the numerical side"),
+    Mistake("check_tensor_verdict", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()''' + _CHECK_ANALYTICAL + _CHECK_NUMERICAL + '''
+    passed = ((analytical - numerical).abs() <= atol + rtol * numerical.abs()).all()
+    return passed, analytical.detach(), numerical''', ("python bool",), "returns a 0-dim tensor as the verdict"),
+    # --- Exercise 6: kinks, predicted then verified
+    Mistake("kinks_relu_average", _KINKS, _KINKS_TEST, _kinks(**{"relu'(0)": "0.5"}),
+            ("relu'(0)", "minimum-norm"), "the average of the one-sided slopes at relu's kink"),
+    Mistake("kinks_clamp_like_relu", _KINKS, _KINKS_TEST, _kinks(**{"clamp(min=0)'(0)": "0.0"}),
+            ("clamp(min=0)'(0)", "boundary included"), "clamp(min=0) taken for relu at 0"),
+    Mistake("kinks_maximum_picks_one", _KINKS, _KINKS_TEST, _kinks(**{"maximum(t, 0)'(0)": "1.0"}),
+            ("maximum(t, 0)'(0)", "splits the gradient evenly"), "a tie in torch.maximum"),
+    Mistake("kinks_max_tie_first_index", _KINKS, _KINKS_TEST, _kinks(**{"max of [1, 1, 0]": "[1.0, 0.0, 0.0]"}),
+            ("max of [1, 1, 0]", "tied maxima"), "all of max()'s gradient to the first of a tie"),
+    Mistake("kinks_sqrt_nan", _KINKS, _KINKS_TEST, _kinks(**{"sqrt'(0)": 'float("nan")'}),
+            ("sqrt'(0)", "continuity"), "sqrt at 0 taken for outside the domain"),
+    Mistake("kinks_leaky_relu_one", _KINKS, _KINKS_TEST, _kinks(**{"leaky_relu'(0)": "1.0"}),
+            ("leaky_relu'(0)", "t > 0 strictly"), "leaky_relu at 0 taken for the positive side"),
+    Mistake("kinks_hardtanh_like_clamp", _KINKS, _KINKS_TEST, _kinks(**{"hardtanh'(1)": "1.0"}),
+            ("hardtanh'(1)", "strictly inside"), "hardtanh's corner taken for clamp's"),
+]
