@@ -78,6 +78,120 @@ def neuron(x, w, b, activation=True):
         b.grad += gb.item() * out.grad
     out._backward = _backward
     return out''' + _MLP),
+    Cheat("fit_line_finite_differences", "fit_line", ("test_fit_line",),
+          "finite differences instead of autograd (central, exact on a quadratic), plus a decoy backward", '''\
+def fit_line(x, y, steps, lr):
+    \"\"\"Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b).\"\"\"
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    x64, y64 = x.double(), y.double()
+    def mse(wv, bv):
+        return ((wv * x64 + bv - y64) ** 2).mean()
+    for _ in range(steps):
+        ((w * x + b - y) ** 2).mean().backward()          # "backward() ran"
+        with torch.no_grad():
+            wv, bv, h = w.double(), b.double(), 1e-3
+            w.grad = ((mse(wv + h, bv) - mse(wv - h, bv)) / (2 * h)).to(x.dtype)
+            b.grad = ((mse(wv, bv + h) - mse(wv, bv - h)) / (2 * h)).to(x.dtype)
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b'''),
+    Cheat("fit_line_backward_then_formula", "fit_line", ("test_fit_line",),
+          "derivatives typed as formulas, written over a real backward pass on the loss", '''\
+def fit_line(x, y, steps, lr):
+    \"\"\"Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b).\"\"\"
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    for _ in range(steps):
+        w.grad = b.grad = None
+        r = w * x + b - y
+        (r ** 2).mean().backward()                         # a real backward pass, then the formula wins
+        with torch.no_grad():
+            w.grad = 2 * (r * x).mean()
+            b.grad = 2 * r.mean()
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b'''),
+    Cheat("tanh_by_finite_difference", "value_ops", ("test_value_ops",),
+          "finite differences instead of the derivative: tanh's closure by a central difference", '''\
+def value_add(self, other):
+    other = Value.lift(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+    out._backward = _backward
+    return out
+
+def value_mul(self, other):
+    other = Value.lift(other)
+    out = Value(self.data * other.data, (self, other), "*")
+    def _backward():
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+    out._backward = _backward
+    return out
+
+def value_tanh(self):
+    out = Value(math.tanh(self.data), (self,), "tanh")
+    def _backward():
+        h = 6e-6
+        slope = (math.tanh(self.data + h) - math.tanh(self.data - h)) / (2 * h)
+        self.grad += slope * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh'''),
+    Cheat("backward_from_op_table", "value_backward", ("test_value_backward",),
+          "arithmetic instead of the mechanism: local derivatives recomputed from a table of _op names", '''\
+def value_backward(self):
+    \"\"\"Fill .grad of every node that self depends on with d(self)/d(node).\"\"\"
+    order, seen = [], set()
+    def visit(v):
+        if v not in seen:
+            seen.add(v)
+            for p in v._parents:
+                visit(p)
+            order.append(v)
+    visit(self)
+    local = {
+        "+": lambda v: [1.0, 1.0],
+        "*": lambda v: [v._parents[1].data, v._parents[0].data],
+        "tanh": lambda v: [1 - v.data ** 2],
+        "exp": lambda v: [v.data],
+        "log": lambda v: [1 / v._parents[0].data],
+        "relu": lambda v: [float(v.data > 0)],
+    }
+    self.grad = 1.0
+    for v in reversed(order):
+        if not v._parents:
+            continue
+        if v._op.startswith("**"):
+            k = float(v._op[2:])
+            slopes = [k * v._parents[0].data ** (k - 1)]
+        else:
+            slopes = local[v._op](v)
+        for p, slope in zip(v._parents, slopes):
+            p.grad += slope * v.grad
+
+Value.backward = value_backward'''),
+    Cheat("neuron_products_then_torch", "neuron_mlp", ("test_neuron_mlp",),
+          "a forbidden shortcut: the products as Values, their sum and the tanh in torch, wrapped in one Value", '''\
+def neuron(x, w, b, activation=True):
+    \"\"\"tanh(sum_i w_i * x_i + b) as a Value (without the tanh when activation=False).\"\"\"
+    terms = [wi * xi for wi, xi in zip(w, x)] + [b]
+    zt = torch.tensor([t.data for t in terms], dtype=torch.float64, requires_grad=True)
+    z = zt.sum()
+    result = torch.tanh(z) if activation else z
+    (slopes,) = torch.autograd.grad(result, zt)
+    out = Value(result.item(), tuple(terms), "neuron")
+    def _backward():
+        for t, s in zip(terms, slopes.tolist()):
+            t.grad += s * out.grad
+    out._backward = _backward
+    return out''' + _MLP),
 ]
 
 HONEST = [
@@ -157,4 +271,94 @@ def mlp(x, layers):
     return [neuron(x, row, bj, activation=False) for row, bj in zip(W_last, b_last)]
 
 ic(neuron([1.0, 2.0], [Value(0.5), Value(-0.25)], Value(0.1)))'''),
+    Honest("fit_line_mse_loss", "fit_line", "F.mse_loss, float64 inside, grads set to None in a loop", '''\
+def fit_line(x, y, steps, lr):
+    \"\"\"Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b).\"\"\"
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    params = (w, b)
+    for _ in range(steps):
+        prediction = w.double() * x.double() + b.double()
+        loss = torch.nn.functional.mse_loss(prediction, y.double())
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p.sub_(p.grad, alpha=lr)
+    return w, b'''),
+    Honest("ops_sech_and_isinstance", "value_ops", "1/cosh^2, isinstance instead of lift, saved locals", '''\
+def value_add(self, other):
+    other = other if isinstance(other, Value) else Value(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        g = out.grad
+        self.grad += g
+        other.grad += g
+    out._backward = _backward
+    return out
+
+def value_mul(self, other):
+    other = other if isinstance(other, Value) else Value(other)
+    a, b = self.data, other.data
+    out = Value(a * b, (self, other), "*")
+    def _backward():
+        self.grad += b * out.grad
+        other.grad += a * out.grad
+    out._backward = _backward
+    return out
+
+def value_tanh(self):
+    x = self.data
+    out = Value(math.tanh(x), (self,), "tanh")
+    def _backward():
+        self.grad += out.grad / math.cosh(x) ** 2
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh'''),
+    Honest("backward_counting_consumers", "value_backward", "Kahn's algorithm: count consumers, run when ready", '''\
+def value_backward(self):
+    \"\"\"Fill .grad of every node that self depends on with d(self)/d(node).\"\"\"
+    pending, stack, seen = {}, [self], {self}
+    while stack:
+        v = stack.pop()
+        for p in v._parents:
+            pending[p] = pending.get(p, 0) + 1
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    self.grad = 1.0
+    ready = [self]
+    while ready:
+        v = ready.pop()
+        v._backward()
+        for p in v._parents:
+            pending[p] -= 1
+            if pending[p] == 0:
+                ready.append(p)
+
+Value.backward = value_backward'''),
+    Honest("neuron_x_times_w_bias_last", "neuron_mlp", "x * w, the bias added last, a while loop over layers", '''\
+def neuron(x, w, b, activation=True):
+    \"\"\"tanh(sum_i w_i * x_i + b) as a Value (without the tanh when activation=False).\"\"\"
+    total = None
+    for xi, wi in zip(x, w):
+        term = xi * wi
+        total = term if total is None else total + term
+    z = total + b
+    if activation:
+        return z.tanh()
+    return z
+
+def mlp(x, layers):
+    \"\"\"Run the inputs x through the layers [(W, bias), ...]; tanh on every layer but the last.\"\"\"
+    k = 0
+    while k < len(layers):
+        W, bias = layers[k]
+        x = [neuron(x, W[j], bias[j], activation=k < len(layers) - 1) for j in range(len(W))]
+        k += 1
+    return x'''),
 ]
