@@ -36,6 +36,9 @@ shell = InteractiveShell.instance()
 results = []
 for play in plays:
     shell.reset(new_session=False)
+    # process-wide state a mistake may leave behind, which reset() does not touch
+    shell.run_cell("import torch as _t\n_t.set_grad_enabled(True)\n_t.set_default_dtype(_t.float32)\ndel _t",
+                   silent=True)
     got = {"name": play["name"], "failed_before": None, "raised": False, "ename": None, "message": None}
     for index, (cell_id, source) in enumerate(play["cells"]):
         result = shell.run_cell(source, silent=True)

@@ -1,8 +1,10 @@
 """05_no_grad: cheats and honest variants (see the package's docstring).
 
-The issue names no cheat of 05; these two are of its kinds: a shortcut the exercise rules
-out (detach after a recorded forward pass), and the mechanism imitated (an in-place no-op
-that bumps the version counter without saving any memory).
+The issue names one cheat of 05 (an in-place no-op that bumps the version counter without
+saving memory); the others are of its kinds: a shortcut the exercise rules out (detach after
+a recorded forward pass), and the mechanism imitated (an in-place multiply by one; Monte-Carlo
+dropout faked with noise, or with the whole model in training mode and the statistics put back).
+Exercise 5 is `mc_dropout` (it replaced `saved_bytes`, a duplicate of 04's exercise).
 """
 
 from . import Cheat, Honest
@@ -24,6 +26,48 @@ def soft_clip(x, scale):
     y = scale * torch.tanh(x / scale) + 0.1 * x
     y.add_(0.0)          # "modified in place at least once"
     return y'''),
+    Cheat("soft_clip_multiply_by_one", "soft_clip", ("test_soft_clip",),
+          "the mechanism imitated: an in-place multiply by one on the out-of-place result", '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale) * scale + 0.1 * x
+    return y.mul_(1.0)'''),
+    Cheat("mc_dropout_detach_after_forward", "mc_dropout", ("test_mc_dropout",),
+          "a shortcut the exercise rules out: the graphs are built, then .detach()", '''\
+def mc_dropout(model, x, samples):
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    outputs = torch.stack([model(x) for _ in range(samples)]).detach()
+    for m, training in modes.items():
+        m.training = training
+    return outputs.mean(0), outputs.std(0)'''),
+    Cheat("mc_dropout_eval_plus_noise", "mc_dropout", ("test_mc_dropout",),
+          "the mechanism imitated: one deterministic pass in eval mode, the samples made up with noise", '''\
+def mc_dropout(model, x, samples):
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        center = model(x)
+        for _ in range(samples - 1):        # the right number of calls, for whoever counts them
+            model(x)
+        outputs = center + 0.1 * center.abs() * torch.randn((samples, *center.shape), device=center.device)
+    model.train(was_training)
+    return outputs.mean(0), outputs.std(0)'''),
+    Cheat("mc_dropout_train_mode_stats_restored", "mc_dropout", ("test_mc_dropout",),
+          "the mechanism imitated: the whole model in training mode, its batch-norm statistics put back after", '''\
+def mc_dropout(model, x, samples):
+    modes = {m: m.training for m in model.modules()}
+    buffers = [b.clone() for b in model.buffers()]
+    model.train()                           # dropout on (and batch norm too)
+    with torch.no_grad():
+        outputs = torch.stack([model(x) for _ in range(samples)])
+        for b, old in zip(model.buffers(), buffers):
+            b.copy_(old)                    # nobody will see that the statistics moved
+    for m, training in modes.items():
+        m.training = training
+    return outputs.mean(0), outputs.std(0)'''),
 ]
 
 HONEST = [
@@ -67,14 +111,33 @@ def soft_clip(x, scale):
     y = torch.tanh(x / scale).mul(scale)   # a new tensor: tanh's saved output stays intact
     y += 0.1 * x
     return y'''),
-    Honest("saved_bytes_with_stderr_debug", "saved_bytes", "a debugging line on sys.stderr", '''\
-def saved_bytes(fn, *args):
-    sizes = []
-    def pack(t):
-        sizes.append(t.numel() * t.element_size())
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn(*args)
-    print(f"saved_bytes: {len(sizes)} tensors saved", file=sys.stderr)
-    return out, sum(sizes)'''),
+    Honest("soft_clip_add_alpha_chain", "soft_clip", "one chain, add_(x, alpha=0.1)", '''\
+def soft_clip(x, scale):
+    return (x / scale).tanh().mul(scale).add_(x, alpha=0.1)'''),
+    Honest("mc_dropout_inference_mode_std_mean", "mc_dropout",
+           "inference_mode, torch.std_mean, modes kept in a dict and restored with train(flag), ic()", '''\
+def mc_dropout(model, x, samples):
+    modes = {name: m.training for name, m in model.named_modules()}
+    model.eval()
+    model.apply(lambda m: m.train() if isinstance(m, nn.Dropout) else None)
+    with torch.inference_mode():
+        preds = [model(x) for _ in range(samples)]
+    for name, m in model.named_modules():
+        m.train(modes[name])     # parents first: each child is set again after its parent
+    std, mean = torch.std_mean(torch.stack(preds), dim=0)
+    ic(samples, mean.shape)
+    return mean, std'''),
+    Honest("mc_dropout_with_stderr_debug", "mc_dropout", "a debugging line on sys.stderr, a decorator", '''\
+@torch.no_grad()
+def mc_dropout(model, x, samples):
+    flags = [m.training for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    outs = torch.stack([model(x) for _ in range(samples)])
+    for m, flag in zip(model.modules(), flags):
+        m.training = flag
+    print(f"mc_dropout: {samples} samples of shape {tuple(outs.shape[1:])}", file=sys.stderr)
+    return outs.mean(0), outs.std(0)'''),
 ]

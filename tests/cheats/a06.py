@@ -1,4 +1,11 @@
-"""06_higher_order: cheats and honest variants (see the package's docstring)."""
+"""06_higher_order: cheats and honest variants (see the package's docstring).
+
+Besides the issue's cheats (typed formulas with decoys, finite differences, the forbidden
+shortcuts to H v, counters reset through __globals__), a few of the same kinds written
+fresh: a second difference of autograd's first derivative, finite differences inside vmap,
+torch.autograd.functional.hvp under another name, the Hessian row by row from fresh graphs
+(no counter to reset), the Hessian by vmap over torch.autograd.grad.
+"""
 
 from . import Cheat, Honest
 
@@ -71,6 +78,62 @@ def per_example_grads(loss_fn, w, X, Y):
         if isinstance(value, dict) and isinstance(value.get("n"), int):
             value["n"] = 1                  # "called once, by vmap"
     return torch.stack(rows)'''),
+    Cheat("typed_formulas_decoy_on_x", "poly_derivatives", ("test_poly_derivatives",),
+          "derivatives typed as formulas, plus a real double backward through y on x itself as a decoy", '''\
+def poly_derivatives(x):
+    xl = x.detach().requires_grad_(True)
+    y = xl**3 - 6 * xl**2 + 8 * xl
+    (g,) = torch.autograd.grad(y.sum(), xl, create_graph=True)     # the real thing, thrown away
+    torch.autograd.grad(g.sum(), xl)
+    xd = x.detach()
+    return y.detach(), 3 * xd**2 - 12 * xd + 8, 6 * xd - 12'''),
+    Cheat("second_difference_of_autograd_first", "second_derivative", ("test_second_derivative",),
+          "finite differences instead of autograd: a central difference of autograd's first derivative", '''\
+def second_derivative(f, x):
+    def first(point):
+        point = point.detach().requires_grad_(True)
+        out = f(point).sum()
+        if not out.requires_grad:
+            return torch.zeros_like(point)
+        (d,) = torch.autograd.grad(out, point)
+        return d
+    x64, h = x.detach().double(), 1e-5
+    return ((first(x64 + h) - first(x64 - h)) / (2 * h)).to(x.dtype)'''),
+    Cheat("hvp_functional_alias", "hvp", ("test_hvp",),
+          "a forbidden shortcut: torch.autograd.functional.hvp, imported under another name first", '''\
+from torch.autograd.functional import hvp as _product
+
+
+def hvp(f, x, v):
+    return _product(f, x.detach(), v.detach())[1].detach()'''),
+    Cheat("hvp_rows_from_fresh_graphs", "hvp", ("test_hvp",),
+          "a forbidden shortcut: the Hessian row by row, each row from a fresh graph (no counter to reset)", '''\
+def hvp(f, x, v):
+    xl = x.detach().requires_grad_(True)
+    rows = []
+    for i in range(x.numel()):
+        (g,) = torch.autograd.grad(f(xl), xl, create_graph=True)
+        rows.append(torch.autograd.grad(g[i], xl)[0])
+    return (torch.stack(rows) @ v).detach()'''),
+    Cheat("hvp_hessian_by_vmap", "hvp", ("test_hvp",),
+          "a forbidden shortcut: the full Hessian by torch.vmap over torch.autograd.grad, then H @ v", '''\
+def hvp(f, x, v):
+    xl = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(xl), xl, create_graph=True)
+    eye = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
+    H = torch.vmap(lambda row: torch.autograd.grad(g, xl, row, retain_graph=True)[0])(eye)
+    return (H @ v).detach()'''),
+    Cheat("per_example_finite_differences_in_vmap", "per_example_grads", ("test_per_example_grads",),
+          "finite differences instead of autograd, inside vmap (loss_fn called under vmap, as asked)", '''\
+def per_example_grads(loss_fn, w, X, Y):
+    h = 1e-6
+    basis = torch.eye(w.numel(), dtype=w.dtype, device=w.device).reshape(-1, *w.shape)
+
+    def one(x, y):
+        return torch.stack([(loss_fn(w + h * e, x, y) - loss_fn(w - h * e, x, y)) / (2 * h)
+                            for e in basis]).reshape(w.shape)
+
+    return torch.vmap(one)(X, Y)'''),
 ]
 
 HONEST = [
@@ -135,4 +198,34 @@ def newton_step(f, x):
     H = torch.autograd.functional.hessian(f, x0)
     print("condition number:", torch.linalg.cond(H).item())
     return (x0 - torch.linalg.solve(H, g)).detach()'''),
+    Honest("poly_torch_func", "poly_derivatives", "torch.func.grad twice under vmap", '''\
+def poly_derivatives(x):
+    def poly(t):
+        return t**3 - 6 * t**2 + 8 * t
+    d1 = torch.func.grad(poly)
+    return (poly(x).detach(), torch.func.vmap(d1)(x).detach(),
+            torch.func.vmap(torch.func.grad(d1))(x).detach())'''),
+    Honest("second_derivative_torch_func", "second_derivative", "torch.func.vmap(grad(grad(f)))", '''\
+def second_derivative(f, x):
+    return torch.func.vmap(torch.func.grad(torch.func.grad(f)))(x.detach()).detach()'''),
+    Honest("hvp_second_pass_create_graph", "hvp", "create_graph=True on both passes, the dot product by sum()", '''\
+def hvp(f, x, v):
+    xl = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(xl), xl, create_graph=True)
+    (hv,) = torch.autograd.grad((g * v).sum(), xl, create_graph=True)
+    return hv.detach()'''),
+    Honest("hvp_backward_recipe", "hvp", "backward(create_graph=True), clone, then backward(g @ v)", '''\
+def hvp(f, x, v):
+    xl = x.detach().clone().requires_grad_(True)
+    f(xl).backward(create_graph=True)
+    g = xl.grad.clone()
+    xl.grad = None
+    (g @ v).backward()
+    hv = xl.grad.detach().clone()
+    xl.grad = None
+    return hv'''),
+    Honest("per_example_jacrev_chunks", "per_example_grads", "torch.vmap over torch.func.jacrev, chunk_size", '''\
+def per_example_grads(loss_fn, w, X, Y):
+    per_example = torch.vmap(torch.func.jacrev(loss_fn), in_dims=(None, 0, 0), chunk_size=5)
+    return per_example(w, X, Y).detach()'''),
 ]

@@ -1,0 +1,283 @@
+"""05_no_grad: typical mistakes and what the visible tests must say (see the package's docstring)."""
+
+from . import Mistake
+
+SLUG = "05_no_grad"
+
+_FREEZE, _FREEZE_TEST = "freeze_all_but_last", "test_freeze_all_but_last"
+_SGD, _SGD_TEST = "sgd_step", "test_sgd_step"
+_PREDICT, _PREDICT_TEST = "predict", "test_predict"
+_CLIP, _CLIP_TEST = "soft_clip", "test_soft_clip"
+_MC, _MC_TEST = "mc_dropout", "test_mc_dropout"
+
+MISTAKES = [
+    # --- Exercise 1: freeze all but the last Linear
+    Mistake("freeze_first_linear", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in first.parameters():
+        p.requires_grad_(True)
+    return model''', ("wrong parameters", "last nn.Linear"), "unfreezes the first Linear, not the last"),
+    Mistake("freeze_last_module", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model[-1].parameters():
+        p.requires_grad_(True)
+    return model''', ("model[-1]", "last nn.Linear"), "takes model[-1] for the last Linear"),
+    Mistake("freeze_last_weight_attribute", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model[-1].weight.requires_grad_(True)
+    model[-1].bias.requires_grad_(True)
+    return model''', ("not always a Linear", "model.modules()"), "model[-1].weight: the last module is a Softmax"),
+    Mistake("freeze_others_only", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    keep = {id(p) for p in last.parameters()}
+    for p in model.parameters():
+        if id(p) not in keep:
+            p.requires_grad_(False)
+    return model''', ("frozen before", "requires_grad_(True)"), "never unfreezes a head that was frozen before"),
+    Mistake("freeze_weights_only", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    for name, p in model.named_parameters():
+        if name.endswith("weight"):
+            p.requires_grad_(False)
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return model''', ("biases", "not only the weights"), "freezes the weights and forgets the biases"),
+    Mistake("freeze_by_eval", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    model.eval()
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    last.train()
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return model''', ("nothing was frozen", "model.eval() freezes nothing"), "believes eval() freezes parameters"),
+    # --- Exercise 2: sgd_step
+    Mistake("sgd_outside_no_grad", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    for p in params:
+        if p.grad is None:
+            continue
+        p -= lr * p.grad
+        p.grad = None''', ("outside torch.no_grad()",), "updates outside no_grad"),
+    Mistake("sgd_rebinds_name", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p = p - lr * p.grad
+            p.grad = None''', ("only rebinds", "in place"), "p = p - lr * p.grad rebinds the loop variable"),
+    Mistake("sgd_keeps_grad", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p -= lr * p.grad''', ("not cleared", "p.grad = None"), "does not clear .grad"),
+    Mistake("sgd_two_loops_over_iterator", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p -= lr * p.grad
+    for p in params:            # a second pass over an iterator: it is already empty
+        p.grad = None''', ("iterator", "one loop"), "iterates the parameters twice (empty the second time)"),
+    Mistake("sgd_uphill", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p += lr * p.grad
+            p.grad = None''', ("uphill",), "adds the gradient instead of subtracting it"),
+    Mistake("sgd_data_assignment", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    for p in params:
+        if p.grad is None:
+            continue
+        p.data = p.data - lr * p.grad
+        p.grad = None''', ("new memory", "in place"), "p.data = ... replaces the storage"),
+    Mistake("sgd_no_skip_of_none", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None''', ("p.grad none", "skip"), "does not skip parameters without a gradient"),
+    Mistake("sgd_grad_mode_left_off", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    torch.set_grad_enabled(False)
+    for p in params:
+        if p.grad is None:
+            continue
+        p -= lr * p.grad
+        p.grad = None''', ("grad mode is still off",), "switches grad mode off for good"),
+    # --- Exercise 3: predict
+    Mistake("predict_no_eval", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    with torch.inference_mode():
+        return model(x)''', ("model.eval()",), "forgets eval(): batch norm and dropout in training mode"),
+    Mistake("predict_grad_on", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    out = model(x)
+    model.train(was_training)
+    return out''', ("saved for backward", "torch.no_grad()"), "runs the forward pass with autograd on"),
+    Mistake("predict_detach_late", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    out = model(x).detach()
+    model.train(was_training)
+    return out''', (".detach() on the output comes too late",), "detaches the output after building the graph"),
+    Mistake("predict_left_in_eval", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    model.eval()
+    with torch.no_grad():
+        return model(x)''', ("left in eval mode", "model.train(was_training)"), "does not restore training mode"),
+    Mistake("predict_always_train", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    model.train()
+    return out''', ("must stay in eval mode",), "always puts the model in training mode afterwards"),
+    Mistake("predict_grad_mode_left_off", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    torch.set_grad_enabled(False)
+    out = model(x)
+    model.train(was_training)
+    return out''', ("grad mode is still off",), "switches grad mode off for good"),
+    # --- Exercise 4: soft_clip
+    Mistake("clip_scales_tanh_in_place", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale)
+    y.mul_(scale)
+    y.add_(0.1 * x)
+    return y''', ("saves its output", "out of place"), "modifies tanh's saved output in place"),
+    Mistake("clip_no_in_place", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    return scale * torch.tanh(x / scale) + 0.1 * x''', ("never modified in place",), "no in-place operation left"),
+    Mistake("clip_input_in_place", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    x.div_(scale)
+    y = torch.tanh(x) * scale
+    y.add_(0.1 * scale * x)
+    return y''', ("modified its input x in place",), "divides the input in place"),
+    Mistake("clip_detached_tanh", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale).detach()
+    y.mul_(scale)
+    y.add_(0.1 * x)
+    return y''', ("tanh part is missing",), "detaches tanh's output to silence the error"),
+    Mistake("clip_scaled_through_data", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale)
+    y.data.mul_(scale)
+    y.data.add_(0.1 * x)
+    return y''', ("_version is 0", ".data"), "modifies tanh's output through .data, hidden from autograd"),
+    Mistake("clip_noop_in_place", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = scale * torch.tanh(x / scale) + 0.1 * x
+    y.add_(0)
+    return y''', ("saves no memory", "at most", "add_(0)"), "an in-place no-op to satisfy the version counter"),
+    # --- Exercise 5: mc_dropout
+    Mistake("mc_eval_only", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.std(0)''', ("dropout was in eval mode", "std is 0"), "dropout off: eval() only"),
+    Mistake("mc_whole_model_train", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.std(0)''', ("batch norm ran in training mode",), "the whole model in training mode"),
+    Mistake("mc_grad_on", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0).detach(), outs.std(0).detach()''', ("saved for backward", "torch.no_grad()"),
+            "forward passes with autograd on, detached afterwards"),
+    Mistake("mc_population_std", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.std(0, unbiased=False)''', ("population standard deviation", "bessel"),
+            "the population std (no Bessel correction)"),
+    Mistake("mc_std_over_everything", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(), outs.std()''', ("shape of model(x)", "dim 0"), "mean and std over every number at once"),
+    Mistake("mc_restores_model_flag_only", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    was_training = model.training
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    model.train(was_training)
+    return outs.mean(0), outs.std(0)''', ("each module's own training flag",), "restores only the model's own flag"),
+    Mistake("mc_left_in_eval", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    model.eval()
+    return outs.mean(0), outs.std(0)''', ("left in eval mode",), "leaves the model in eval mode"),
+    Mistake("mc_one_pass_repeated", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        out = model(x)
+        outs = out.expand(samples, *out.shape)
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.std(0)''', ("one forward pass per sample",), "one forward pass reused for every sample"),
+]

@@ -1,0 +1,212 @@
+"""06_higher_order: typical mistakes and what the visible tests must say (see the package's docstring)."""
+
+from . import Mistake
+
+SLUG = "06_higher_order"
+
+_POLY, _POLY_TEST = "poly_derivatives", "test_poly_derivatives"
+_PLOT, _PLOT_TEST = "plot_poly_derivatives", "test_plot_poly_derivatives"
+_SECOND, _SECOND_TEST = "second_derivative", "test_second_derivative"
+_HVP, _HVP_TEST = "hvp", "test_hvp"
+_NEWTON, _NEWTON_TEST = "newton_step", "test_newton_step"
+_PER, _PER_TEST = "per_example_grads", "test_per_example_grads"
+
+MISTAKES = [
+    # --- Exercise 1: y, y', y''
+    Mistake("poly_missing_create_graph", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("create_graph=True",), "no create_graph on the first pass"),
+    Mistake("poly_detach_before_second", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    dy = dy.detach()
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy, d2y.detach()''', (".detach()", "no graph"), "detaches dy before differentiating it"),
+    Mistake("poly_recipe_without_clone", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    y.sum().backward(create_graph=True)
+    dy = x.grad
+    x.grad.zero_()
+    dy.sum().backward()
+    return y.detach(), dy.detach(), x.grad.detach()''', ("clone()", "zero_() wiped"), "no clone before zero_()"),
+    Mistake("poly_recipe_without_zero", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    y.sum().backward(create_graph=True)
+    dy = x.grad.clone()
+    dy.sum().backward()
+    return y.detach(), dy.detach(), x.grad.detach()''', ("y' + y''", "accumulates"), "does not zero x.grad in between"),
+    Mistake("poly_not_detached", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y, dy, d2y''', ("detached",), "returns tensors that still carry a graph"),
+    Mistake("poly_on_callers_tensor", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x.requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("caller's tensor", "x.detach()"),
+            "switches on requires_grad on the caller's x"),
+    Mistake("poly_differentiates_once", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x)
+    return y.detach(), dy.detach(), dy.detach()''', ("d2y equals y'",), "returns y' for y''"),
+    # --- Exercise 2: the figure
+    Mistake("plot_too_few_points", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.linspace(0, 5, 50, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    fig, ax = plt.subplots()
+    for values, label in [(y, "y"), (dy, "y'"), (d2y, "y''")]:
+        ax.plot(x.cpu(), values.cpu(), label=label)
+    ax.legend()
+    return fig''', (">= 100 points",), "a grid of 50 points"),
+    Mistake("plot_wrong_interval", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.linspace(-1, 4, 200, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    fig, ax = plt.subplots()
+    for values, label in [(y, "y"), (dy, "y'"), (d2y, "y''")]:
+        ax.plot(x.cpu(), values.cpu(), label=label)
+    ax.legend()
+    return fig''', ("covering [0, 5]",), "plots over [-1, 4]"),
+    Mistake("plot_forgets_second_derivative", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.linspace(0, 5, 200, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    fig, ax = plt.subplots()
+    for values, label in [(y, "y"), (dy, "y'"), (dy, "y''")]:
+        ax.plot(x.cpu(), values.cpu(), label=label)
+    ax.legend()
+    return fig''', ("values of y''",), "plots y' twice, y'' never"),
+    # --- Exercise 3: second_derivative
+    Mistake("second_missing_create_graph", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("create_graph=True",), "no create_graph on the first pass"),
+    Mistake("second_missing_create_graph_guarded", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x)
+    if not d1.requires_grad:
+        return torch.zeros_like(x)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("zeros", "create_graph=True"), "no create_graph, hidden by the linear-case guard"),
+    Mistake("second_no_linear_case", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("linear", "return zeros"), "does not handle a linear f"),
+    Mistake("second_without_sum", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1, x)
+    return d2.detach()''', ("sum trick",), "differentiates the vector f(x) without the sum trick"),
+    Mistake("second_returns_first", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    return d1.detach()''', ("first derivative",), "returns f'"),
+    Mistake("second_not_detached", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    if not d1.requires_grad:
+        return torch.zeros_like(x)
+    (d2,) = torch.autograd.grad(d1.sum(), x, create_graph=True)
+    return d2''', ("detached",), "returns f'' with its graph"),
+    # --- Exercise 4: hvp
+    Mistake("hvp_missing_create_graph", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x)
+    (hv,) = torch.autograd.grad(g, x, grad_outputs=v)
+    return hv.detach()''', ("create_graph=True",), "no create_graph on the gradient"),
+    Mistake("hvp_gradient_summed", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (hv,) = torch.autograd.grad(g.sum(), x)
+    return hv.detach()''', ("H @ ones", "grad_outputs=v"), "differentiates g.sum(): H times ones"),
+    Mistake("hvp_returns_gradient", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    return g.detach()''', ("gradient of f, not h v",), "returns the gradient"),
+    Mistake("hvp_v_in_first_pass", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, grad_outputs=v, create_graph=True)
+    (hv,) = torch.autograd.grad(g.sum(), x)
+    return hv.detach()''', ("grad_outputs", "second torch.autograd.grad"), "passes v to the first pass"),
+    Mistake("hvp_detached_gradient", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (hv,) = torch.autograd.grad(g.detach() @ v, x)
+    return hv.detach()''', (".detach() g",), "detaches g before the second pass"),
+    # --- Exercise 5: newton_step
+    Mistake("newton_wrong_sign", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x + torch.linalg.solve(H, g)).detach()''', ("moved away", "subtracted"), "adds the Newton step"),
+    Mistake("newton_gradient_step", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    return (x - torch.func.grad(f)(x)).detach()''', ("gradient-descent step",), "a gradient step, no curvature"),
+    Mistake("newton_solve_arguments_swapped", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x - torch.linalg.solve(g, H)).detach()''', ("matrix first",), "torch.linalg.solve(g, H)"),
+    Mistake("newton_not_detached", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    H = torch.autograd.functional.hessian(f, x)
+    return x - torch.linalg.solve(H, g)''', ("detached",), "returns a tensor with a graph"),
+    # --- Exercise 6: per-example gradients
+    Mistake("per_example_in_dims_all_mapped", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    return torch.func.vmap(torch.func.grad(loss_fn))(w, X, Y).detach()''', ("in_dims", "(None, 0, 0)"),
+            "maps w over its first dimension too"),
+    Mistake("per_example_batch_gradient", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    def batch_loss(w):
+        return torch.func.vmap(loss_fn, in_dims=(None, 0, 0))(w, X, Y).sum()
+    return torch.func.grad(batch_loss)(w).detach()''', ("whole batch", "one row per example"),
+            "the gradient of the batch's loss"),
+    Mistake("per_example_loop", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    rows = []
+    for x, y in zip(X, Y):
+        w_leaf = w.detach().requires_grad_(True)
+        rows.append(torch.autograd.grad(loss_fn(w_leaf, x, y), w_leaf)[0])
+    return torch.stack(rows)''', ("loop",), "a Python loop over the examples"),
+    Mistake("per_example_gradient_of_x", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    return torch.func.vmap(torch.func.grad(loss_fn, argnums=1), in_dims=(None, 0, 0))(w, X, Y).detach()''',
+            ("with respect to x, not w", "argnums"), "differentiates with respect to x"),
+]
