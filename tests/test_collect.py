@@ -265,6 +265,13 @@ def test_a_folder_of_student_zips(tmp_path, course):
     assert "not a readable zip" in reasons(report)["carol.zip"]
 
 
+def test_a_students_folder_holding_their_own_zip_stays_the_students(tmp_path, course):
+    # Folders inside a zip the student handed in are the student's own, never student folders.
+    download = make_folder(tmp_path / "late", {"alice/homework.zip": zip_bytes({"work/02_backward.ipynb": handin()})})
+    report = collect(course, A, download, [A])
+    assert [(p.student, p.source) for p in report.placed] == [("alice", "alice/homework.zip/work/02_backward.ipynb")]
+
+
 def test_zips_nested_too_deep_are_refused(tmp_path, course):
     inner = zip_bytes({"alice/02_backward.ipynb": handin()})
     download = make_zip(tmp_path / "d.zip", {"a.zip": zip_bytes({"b.zip": inner})})

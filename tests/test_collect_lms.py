@@ -169,6 +169,81 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+# --- each name read one way, and never from a student's own naming ------------------------------------
+
+
+def test_a_canvas_file_named_like_moodles_folders_stays_its_senders(tmp_path, course):
+    # Moodle makes "_" in a name " ", so its name part holds none: a Canvas name never reads as Moodle's.
+    download = lms_zip(tmp_path / "canvas.zip", [
+        (f"turingalan_5002_90007_{A}.ipynb", (2026, 3, 1, 10, 0, 0), NEW),
+        (f"lovelaceada_5001_90009_x_5002_assignsubmission_file_{A}.ipynb", (2026, 3, 1, 10, 0, 0), OLD),
+    ])
+    report = gather(course, download)
+    assert files(course / "submitted") == {f"5001/{A}/{A}.ipynb": OLD, f"5002/{A}/{A}.ipynb": NEW}
+    assert not report.unplaced
+    roster = read_roster(course, A)
+    assert {s: (r.lms, r.full_name) for s, r in roster.items()} == {
+        "5001": (CANVAS, "lovelaceada"), "5002": (CANVAS, "turingalan")}
+    assert roster["5001"].files == {A: f"x_5002_assignsubmission_file_{A}.ipynb"}
+
+
+def test_moodle_41_folders_without_the_last_underscore(tmp_path, course):
+    # Moodle 4.1+ (mod/assign/classes/downloader.php) names the folder "..._assignsubmission_file".
+    folder = "Amelia Hart_418201_assignsubmission_file"
+    gather(course, lms_zip(tmp_path / "moodle.zip", [(f"{folder}/{A}.ipynb", (2026, 3, 1, 10, 0, 0), NEW)]))
+    assert files(course / "submitted") == {f"418201/{A}/{A}.ipynb": NEW}
+    record = read_roster(course, A)["418201"]
+    assert (record.lms, record.full_name, record.folder) == (MOODLE, "Amelia Hart", folder)
+
+
+def test_one_id_under_two_names_places_neither(tmp_path, course):
+    # A Canvas name may end in "_<digits>" (Canvas folds only "_<digits>_" inside it): "smithbob_5002"
+    # handing in as user 99999 reads as user 5002 with file id 99999, above the real 5002's file id.
+    download = lms_zip(tmp_path / "canvas.zip", [
+        (f"turingalan_5002_90007_{A}.ipynb", (2026, 3, 1, 10, 0, 0), NEW),
+        (f"smithbob_5002_99999_90009_{A}.ipynb", (2026, 3, 1, 10, 0, 0), OLD),
+        (f"lovelaceada_5001_90001_{A}.ipynb", (2026, 3, 1, 10, 0, 0), NEW),
+    ])
+    report = gather(course, download)
+    assert files(course / "submitted") == {f"5001/{A}/{A}.ipynb": NEW}
+    why = reasons(report)
+    for name in (f"turingalan_5002_90007_{A}.ipynb", f"smithbob_5002_99999_90009_{A}.ipynb"):
+        assert why[name].startswith("Canvas user id 5002 comes with 2 names in this download ('smithbob', "
+                                    "'turingalan')")
+        assert "place that student's file by hand" in why[name]
+    assert "5002" not in read_roster(course, A)
+
+
+def test_a_download_is_one_lmss_names_of_the_other_are_not_read(tmp_path, course):
+    download = tmp_path / "mixed"
+    for name in (f"lovelaceada_5001_90001_{A}.ipynb", f"turingalan_5002_90002_{A}.ipynb",
+                 f"{AMELIA}/{A}.ipynb"):
+        (download / name).parent.mkdir(parents=True, exist_ok=True)
+        (download / name).write_bytes(NEW)
+    report = gather(course, download)
+    assert sorted(files(course / "submitted")) == [f"5001/{A}/{A}.ipynb", f"5002/{A}/{A}.ipynb"]
+    assert reasons(report)[f"{AMELIA}/{A}.ipynb"].startswith(
+        "named the way Moodle names hand-ins, in a download that holds 2 Canvas and 1 Moodle students' names")
+
+
+def test_a_zip_a_student_handed_in_never_names_another_student(tmp_path, course):
+    # One student's folder, collected alone; in it, the zip the student handed in, named like Moodle's
+    # folder of another student (and holding another Moodle folder, for good measure).
+    late = tmp_path / "late" / "5001"
+    late.mkdir(parents=True)
+    lms_zip(late / f"{OMAR}.zip", [(f"{A}.ipynb", (2026, 3, 5, 8, 0, 0), OLD)])
+    lms_zip(tmp_path / "work.zip", [(f"{AMELIA}/{A}.ipynb", (2026, 3, 5, 8, 0, 0), NEW)])
+    report = gather(course, late.parent)
+    assert [(p.student, p.source) for p in report.placed] == [("5001", f"5001/{OMAR}.zip/{A}.ipynb")]
+    assert read_roster(course, A)["5001"].lms is None
+    # the same folder, zipped by the instructor, with a zip of Moodle folders in it
+    download = lms_zip(tmp_path / "5002.zip", [("5002/work.zip", (2026, 3, 5, 8, 0, 0),
+                                                (tmp_path / "work.zip").read_bytes())])
+    report = gather(course, download)
+    assert [p.student for p in report.placed] == ["5002"]
+    assert sorted(files(course / "submitted")) == [f"5001/{A}/{A}.ipynb", f"5002/{A}/{A}.ipynb"]
+
+
 # --- the newest hand-in wins -------------------------------------------------------------------------
 
 
@@ -271,6 +346,57 @@ def test_collecting_the_same_download_again_changes_nothing(tmp_path, course):
     report = gather(course, download, now=datetime(2026, 3, 11, tzinfo=timezone.utc))
     assert [p.note for p in report.placed] == ["unchanged"] and not report.unplaced
     assert not (course / "collected" / A / "replaced").exists()
+
+
+def test_a_plain_folder_after_an_lms_download_keeps_the_students_lms_identity(tmp_path, course):
+    canvas = lms_zip(tmp_path / "canvas.zip", [(f"lovelaceada_LATE_5001_90001_{A}.ipynb", (2026, 3, 5, 8, 0, 0), NEW)])
+    moodle = lms_zip(tmp_path / "moodle.zip", [(f"{AMELIA}/{A}.ipynb", (2026, 3, 5, 8, 0, 0), OLD)])
+    gather(course, canvas)
+    gather(course, moodle)
+    before = read_roster(course, A)
+    fix = tmp_path / "fix"
+    (fix / "5001").mkdir(parents=True)
+    (fix / "5001" / f"{A}.ipynb").write_bytes(NEW)  # byte for byte the Canvas hand-in
+    (fix / "418201").mkdir()
+    (fix / "418201" / f"{A}.ipynb").write_bytes(NEW)  # a hand-in the instructor mended
+    report = gather(course, fix, now=datetime(2026, 3, 11, tzinfo=timezone.utc))
+    assert [p.note for p in report.placed][1] == "unchanged"
+    after = read_roster(course, A)
+    identity = ("lms", "full_name", "folder", "submission_id", "resubmission", "late", "email")
+    for student in ("5001", "418201"):
+        assert [getattr(after[student], f) for f in identity] == [getattr(before[student], f) for f in identity]
+        assert after[student].download == str(fix)
+    assert after["5001"].zip_time == before["5001"].zip_time  # the same bytes: the same download held them
+    assert after["418201"].zip_time is None  # new bytes: Moodle's download never held them
+    assert files(course / "submitted")[f"418201/{A}/{A}.ipynb"] == NEW
+
+
+def test_two_files_nothing_orders_the_one_named_like_the_notebook_wins(tmp_path, course):
+    download = lms_zip(tmp_path / "class.zip", [
+        (f"alice/{A}.ipynb", (2026, 3, 5, 8, 0, 0), NEW),
+        (f"alice/Copy of {A}.ipynb", (2026, 3, 5, 8, 0, 0), OLD),  # later in the zip, the same time
+    ])
+    report = gather(course, download)
+    assert files(course / "submitted") == {f"alice/{A}/{A}.ipynb": NEW}
+    [placed] = report.placed
+    assert "taken over 1 other file(s) for tiny.ipynb that nothing orders against it" in placed.note
+    reason = reasons(report)[f"alice/Copy of {A}.ipynb"]
+    assert reason.startswith(f"'alice/{A}.ipynb' is {A}.ipynb too, and nothing tells which of the two was handed "
+                             "in later")
+    assert f"that one was taken, as it is named {A}.ipynb" in reason and "a later hand-in" not in reason
+
+
+def test_in_moodles_zip_a_students_later_file_was_uploaded_later(tmp_path, course):
+    # Moodle's file plugin lists a student's files by "timemodified", and its zip stamps all of them alike.
+    download = lms_zip(tmp_path / "moodle.zip", [
+        (f"{AMELIA}/{A}.ipynb", (2026, 3, 5, 8, 0, 0), OLD),
+        (f"{AMELIA}/{A} (1).ipynb", (2026, 3, 5, 8, 0, 0), NEW),  # Moodle's rename of a second upload
+    ])
+    report = gather(course, download)
+    assert files(course / "submitted") == {f"418201/{A}/{A}.ipynb": NEW}
+    assert reasons(report)[f"{AMELIA}/{A}.ipynb"].startswith(
+        f"superseded by '{AMELIA}/{A} (1).ipynb' as {A}.ipynb, uploaded after it (Moodle's download lists each "
+        "student's files in the order they were uploaded)")
 
 
 def test_within_one_download_the_later_canvas_file_wins_whatever_its_place(tmp_path, course):

@@ -69,6 +69,9 @@ class Entry:
     open: Callable[[], IO[bytes]]
     real_dirs: int = 0  # leading parts that are folders on disk, not made from a zip
     origin: str = ON_DISK  # ON_DISK, IN_DOWNLOAD_ZIP or IN_NESTED_ZIP
+    # Which of `parts` are zips found inside the download (named as folders): what is under them was
+    # made by whoever made that zip (a student, say), not by the LMS or the person collecting.
+    zips: tuple[int, ...] = ()
 
 
 class _Budget:
@@ -159,7 +162,8 @@ class Download:
         self.unplaced.append(Unplaced(path.relative_to(root).as_posix(),
                                       "symbolic link, not followed: copy the file itself into the folder"))
 
-    def add_zip(self, file: Path, prefix: tuple[str, ...], source: str, depth: int, real_dirs: int = 0) -> None:
+    def add_zip(self, file: Path, prefix: tuple[str, ...], source: str, depth: int, real_dirs: int = 0,
+                zips: tuple[int, ...] = ()) -> None:
         """Raises zipfile.BadZipFile if `file` is not a readable zip."""
         archive = self.stack.enter_context(zipfile.ZipFile(file))
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -175,29 +179,30 @@ class Download:
                 continue
             origin = IN_DOWNLOAD_ZIP if depth == 0 else IN_NESTED_ZIP
             self._add_file(prefix + parts, where, info.file_size, _zip_mtime(info, self.zone),
-                           partial(archive.open, info), depth, real_dirs, origin)
+                           partial(archive.open, info), depth, real_dirs, origin, zips)
 
     def _add_file(self, parts: tuple[str, ...], source: str, size: int, mtime: float,
-                  opener: Callable[[], IO[bytes]], depth: int, real_dirs: int, origin: str = ON_DISK) -> None:
+                  opener: Callable[[], IO[bytes]], depth: int, real_dirs: int, origin: str = ON_DISK,
+                  zips: tuple[int, ...] = ()) -> None:
         if not junk_reason(parts) and parts[-1].lower().endswith(".zip"):
-            self._add_nested_zip(parts, source, size, opener, depth, real_dirs)
+            self._add_nested_zip(parts, source, size, opener, depth, real_dirs, zips)
             return
-        self.entries.append(Entry(parts, source, size, mtime, len(self.entries), opener, real_dirs, origin))
+        self.entries.append(Entry(parts, source, size, mtime, len(self.entries), opener, real_dirs, origin, zips))
 
     def _add_nested_zip(self, parts: tuple[str, ...], source: str, size: int,
-                        opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> None:
+                        opener: Callable[[], IO[bytes]], depth: int, real_dirs: int, zips: tuple[int, ...]) -> None:
         if depth >= self.limits.nesting:
             reason = f"zip nested more than {self.limits.nesting} deep: unpack it by hand and collect the folder"
         elif size > self.limits.archive_bytes or not self.budget.take(size):
             reason = (f"zip too large to unpack ({size / MB:.1f} MB): possibly a zip bomb; "
                       "unpack it by hand and collect the folder")
         else:
-            reason = self._unpack_nested_zip(parts, source, opener, depth, real_dirs)
+            reason = self._unpack_nested_zip(parts, source, opener, depth, real_dirs, zips)
         if reason:
             self.unplaced.append(Unplaced(source, reason))
 
-    def _unpack_nested_zip(self, parts: tuple[str, ...], source: str,
-                           opener: Callable[[], IO[bytes]], depth: int, real_dirs: int) -> str | None:
+    def _unpack_nested_zip(self, parts: tuple[str, ...], source: str, opener: Callable[[], IO[bytes]],
+                           depth: int, real_dirs: int, zips: tuple[int, ...]) -> str | None:
         # Copied under a made-up name: the name inside the download is never a path here.
         self.archives += 1
         copy = self.scratch / f"archive-{self.archives}.zip"
@@ -206,7 +211,8 @@ class Download:
                 if _copy_bounded(src, copy, self.limits.archive_bytes) is None:
                     return "zip larger than its header says: possibly a zip bomb; unpack it by hand"
             # Its entries sit in a folder named after it, like a student's folder.
-            self.add_zip(copy, parts[:-1] + (Path(parts[-1]).stem,), source + "/", depth + 1, real_dirs)
+            self.add_zip(copy, parts[:-1] + (Path(parts[-1]).stem,), source + "/", depth + 1, real_dirs,
+                         zips + (len(parts) - 1,))
         except ZIP_ERRORS as e:
             return f"not a readable zip ({e}): unpack it by hand or ask the student to submit it again"
         return None

@@ -8,16 +8,21 @@ hand-ins wins (`place` within a download, `newest` against the course).
 
 What the two LMSs put in their "download all submissions" zips (read in their sources):
 
-- Moodle (mod/assign/locallib.php, assign::download_submissions): a folder per student and
-  submission plugin, "<full name>_<participant id>_assignsubmission_<plugin>_", the name with "_"
-  made " " ("Participant" under blind marking). The zip is streamed with
+- Moodle (mod/assign/locallib.php, assign::download_submissions; since 4.1 mod/assign/classes/downloader.php,
+  get_student_prefix): a folder per student and submission plugin, "<full name>_<participant id>_
+  assignsubmission_<plugin>_" ("..._<plugin>", no last "_", since 4.1), or with "downloadasfolders" off one
+  flat file "<that>_<file name>". Moodle makes every "_" in the name " " ("Participant" under blind marking)
+  and clean_filename only deletes characters, so the name never holds "_": what follows it, which a student
+  may have named, is never read as the id. The zip is streamed with
   core_files\\archive_writer (files/classes/local/archive_writer/zip_writer.php,
   add_file_from_stored_file), which gives ZipStream no time, and ZipStream's Option\\File then
   takes "new DateTime()": every member carries the moment of the download, in the server's zone.
   (Moodle before 3.9 zipped with zip_packer/ZipArchive::addFile, the time of the server's copy of
   the content.) Neither is when the student handed in.
 - Canvas (lib/content_zipper.rb, ContentZipper#add_upload_submission and #get_filename): flat,
-  "<sortable name, lower case, only word characters>_[LATE_]<user id>_<attachment id>_<file name>";
+  "<sortable name, lower case, only word characters>_[LATE_]<user id>_<attachment id>_<file name>".
+  Read from the left, as Canvas itself reads these names back; Canvas turns "_<digits>_" in the name into
+  "<digits>", but a name can still end in "_<digits>" (see `one_reading`);
   "LATE" is Canvas's own judgement of the submission. rubyzip's get_output_stream gets no time,
   so Zip::Entry takes Zip::DOSTime.now: again the moment the zip was built. A file handed in again
   under a name the student's Submissions folder already holds is renamed "<name>-N"
@@ -31,6 +36,7 @@ Moodle's hand-in times come from its grading worksheet instead (`worksheet`, `ha
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -43,8 +49,10 @@ from .names import canvas_copy_number, is_notebook_name, match_name, other_file_
 from .report import Unplaced
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-# Moodle: "<Full Name>_<participant id>_assignsubmission_file_" + ("/" + file | file)
-MOODLE = re.compile(r"(?P<name>.*?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<rest>.*)", re.DOTALL)
+# Moodle: "<Full Name>_<participant id>_assignsubmission_file" + ("_/" file | "/" file | "_" file); no "_" in
+# the name, so the two LMS's names never read one string both ways (their second "_" parts differ)
+MOODLE = re.compile(r"(?P<name>[^_]+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<rest>.*))?",
+                    re.DOTALL)
 # Canvas: "<lastfirst>_[LATE_]<user id>_<attachment id>_<original file name>"
 CANVAS = re.compile(r"(?P<name>[^_]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<rest>.+)", re.DOTALL)
 BLIND_MARKING_NAME = "Participant"  # Moodle's folder name when identities are hidden: no name to keep
@@ -101,9 +109,10 @@ def _who(entry: Entry, notebooks: list[str]) -> HandIn | str:
     lms = _lms_folder(head)
     if lms:
         kind, found = lms
+        rest = found["rest"] or ""
         if len(entry.parts) == 1:  # flat download: the file name follows the LMS prefix
-            file_name = found["rest"]
-        folder = head[: len(head) - len(found["rest"])]
+            file_name = rest
+        folder = head[: len(head) - len(rest)]
         attachment = int(found["sub"]) if kind == CANVAS_LMS else None
         return HandIn(found["id"], entry, file_name, lms=kind, full_name=_full_name(kind, found["name"]),
                       folder=folder, late=bool(found.groupdict().get("late")), attachment=attachment)
@@ -153,22 +162,69 @@ def assign_students(entries: list[Entry], notebooks: list[str]
                 continue
             reason = who
         unplaced.append(Unplaced(entry.source, reason))
-    return handins, unplaced, stamps
+    handins, refused = one_reading(handins)
+    return handins, unplaced + refused, stamps
+
+
+def _lms_word(lms: str) -> tuple[str, str]:
+    return ("Moodle", "participant") if lms == MOODLE_LMS else ("Canvas", "user id")
+
+
+def one_reading(handins: list[HandIn]) -> tuple[list[HandIn], list[Unplaced]]:
+    """The hand-ins whose LMS names read one way only; the others, with why none of them is placed.
+
+    A download comes from one LMS, which gives each id one name. So names of both LMSs in one download,
+    or one id under two names, mean that somebody's own naming was read as the LMS's (a Canvas name may
+    end in "_<digits>", which then reads as the user id): rather than guess whose file is whose, none of
+    those is placed, and the report says so."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for h in handins:
+        if h.lms:
+            ids[h.lms].add(h.student)
+            names[h.lms, h.student].add(h.full_name or "")
+    why: dict[tuple[str, str], str] = {}
+    if len(ids) > 1:
+        (fewer, _), (more, most) = sorted(ids.items(), key=lambda item: len(item[1]))
+        main = more if len(most) > len(ids[fewer]) else None  # the download's LMS, if it has more names
+        counts = " and ".join(f"{len(found)} {_lms_word(lms)[0]}" for lms, found in sorted(ids.items()))
+        for lms, found in ids.items():
+            for student in found if lms != main else ():
+                why[lms, student] = (
+                    f"named the way {_lms_word(lms)[0]} names hand-ins, in a download that holds {counts} "
+                    "students' names: a download comes from one LMS, so this name is not read as a student "
+                    "id. Collect each LMS's download on its own, or place this file by hand")
+    for (lms, student), found in names.items():
+        if len(found) > 1 and (lms, student) not in why:
+            lms_name, id_word = _lms_word(lms)
+            shown = ", ".join(repr(n) for n in sorted(found))
+            why[lms, student] = (
+                f"{lms_name} {id_word} {student} comes with {len(found)} names in this download ({shown}), but "
+                f"{lms_name} gives each one name, so one of them was made by a student: nothing of {student}'s "
+                f"was placed. Check in {lms_name} who {student} is and place that student's file by hand")
+    kept = [h for h in handins if (h.lms, h.student) not in why]
+    refused = [Unplaced(h.entry.source, why[h.lms, h.student]) for h in handins if (h.lms, h.student) in why]
+    return kept, refused
 
 
 def _should_strip(head: str, inside: list[Entry], notebooks: list[str]) -> bool:
-    """Is `head`, the only top-level folder, a wrapper around the hand-ins rather than one student?"""
+    """Is `head`, the only top-level folder, a wrapper around the hand-ins rather than one student?
+
+    Only what the download is made of decides: `head` (a folder of it, or a zip that is all of it) and the
+    names right in it. A zip found in `head` is a student's own, whatever it holds: LMS names or folders
+    inside it never make `head` a wrapper, or a student could hand in a zip that claims another's id."""
     if _lms_folder(head):
         return False
-    if any(_lms_folder(e.parts[1]) for e in inside):
+    own = [e for e in inside if 1 not in e.zips]
+    if any(_lms_folder(e.parts[1]) for e in own):
         return True
-    if any(len(e.parts) > 2 for e in inside):  # folders in it: student folders
+    if any(len(e.parts) > 2 for e in own):  # folders in it: student folders
         return True
     # Only files: a folder given on disk is one student (say, a late hand-in collected alone);
     # a zip's only folder wraps "<student_id>.ipynb" files if they are not named like the notebooks.
-    if all(e.real_dirs for e in inside):
+    if not own or all(e.real_dirs for e in own):
         return False
-    return any(is_notebook_name(e.parts[1]) and not match_name(e.parts[1], notebooks) for e in inside)
+    return any(is_notebook_name(e.parts[1]) and not match_name(e.parts[1], notebooks) for e in own)
 
 
 def strip_wrappers(entries: list[Entry], notebooks: list[str]) -> list[Entry]:
@@ -181,6 +237,7 @@ def strip_wrappers(entries: list[Entry], notebooks: list[str]) -> list[Entry]:
         head = heads.pop()
         if not _should_strip(head, real, notebooks):
             return entries
-        entries = [replace(e, parts=e.parts[1:], real_dirs=max(e.real_dirs - 1, 0))
+        entries = [replace(e, parts=e.parts[1:], real_dirs=max(e.real_dirs - 1, 0),
+                           zips=tuple(i - 1 for i in e.zips if i > 0))
                    if e.parts[0] == head and len(e.parts) > 1 else e for e in entries]
 

@@ -169,7 +169,7 @@ class _Student:
             out.placed.append(Placed(self.student, d.candidate.handin.entry.source, self.dest(d),
                                      _note(d.note, "unchanged")))
         if not keep_held:
-            out.records[self.student] = self._merged()
+            out.records[self.student] = self._merged(unchanged=True)
         elif self.recorded:
             out.records[self.student] = self.recorded
         if self.when and not keep_held and self.when != self.held_time():  # the same files, now with a time
@@ -180,13 +180,25 @@ class _Student:
         held = _held_record(self.run, self.student, None)
         return held.submitted if held else None
 
-    def _merged(self) -> LmsHandIn:
-        """The new record, keeping the names of notebooks the old hand-in left that this one does not bring."""
-        if not self.recorded:
+    def _merged(self, unchanged: bool = False) -> LmsHandIn:
+        """The new record, keeping the names of notebooks the old hand-in left that this one does not bring.
+
+        A plain folder or zip says nothing of who the student is to the LMS; the student is the same (the id
+        is), so the LMS's names and ids stay, or `export` and `feedback --zip` would lose the student. Of the
+        times, only what the new files bring counts, unless they are the old files byte for byte."""
+        old = self.recorded
+        if not old:
             return self.new
-        kept = {nb: name for nb, name in self.recorded.files.items()
+        kept = {nb: name for nb, name in old.files.items()
                 if nb not in self.new.files and (self.folder / f"{nb}.ipynb").is_file()}
-        return replace(self.new, files={**kept, **self.new.files})
+        merged = replace(self.new, files={**kept, **self.new.files})
+        if self.new.lms is None and old.lms:
+            merged = replace(merged, lms=old.lms, full_name=old.full_name, folder=old.folder, email=old.email,
+                             submission_id=old.submission_id, resubmission=old.resubmission, late=old.late)
+        if unchanged:  # the same bytes: when they were handed in, and which download held them, still hold
+            merged = replace(merged, submitted_at=merged.submitted_at or old.submitted_at,
+                             zip_time=merged.zip_time or old.zip_time)
+        return merged
 
     def _place(self, out: Settled, changed: list[Decision], unknown_order: str | None) -> None:
         replaced = [d for d in changed if self.dest(d).exists()]

@@ -1,8 +1,10 @@
 """From hand-ins to decisions: read each one, decide which notebook it is (by
 name, by content, or as a student's only notebook), and keep the later of two
 files for one notebook in one download, by the rule every command shares
-(`roster.later_than`). Also read here: the times nbgrader's timestamp.txt files
-in a download give.
+(`roster.later_than`), else by the files' times, else by Moodle's order of a student's
+files; when nothing orders them, the one named exactly like the notebook, and the report
+says the order was not known.
+Also read here: the times nbgrader's timestamp.txt files in a download give.
 
 Every file is read and every decision made before anything is written; writing,
 and comparing with what the course already holds, is `newest`'s job.
@@ -12,17 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
 from nbgrader.utils import parse_utc
 
 from ..handin import UnreadableNotebook
-from ..roster import later_than
-from .archive import Download, Entry
+from ..roster import MOODLE, later_than
+from .archive import ON_DISK, Download, Entry
 from .content import Fingerprint, match_content, read_fingerprint
 from .lms import TIMESTAMP_FILE, HandIn
 from .names import match_name
@@ -129,27 +130,63 @@ def _only_one(c: Candidate, notebook: str, templates: Mapping[str, Any]) -> Deci
     return Decision(c, notebook, note)
 
 
-def _compare(a: Decision, b: Decision) -> int:
-    """Which of two files for one notebook is the later hand-in: by `later_than`, as between downloads;
-    else by the files' own times, which one zip or folder gave both; else the later in the download."""
+def _in_moodles_order(handin: HandIn) -> bool:
+    """Is the file where Moodle's own zip put it? Moodle lists a student's files oldest first (the file
+    plugin's get_files sorts by "timemodified"), so there, a later file was uploaded later. Not in a folder
+    unpacked from it, nor in a zip inside it."""
+    return handin.lms == MOODLE and handin.entry.origin != ON_DISK and not handin.entry.zips
+
+
+def _told(a: Decision, b: Decision) -> tuple[bool | None, str]:
+    """Is `a` the later hand-in of the two files for one notebook, and what says so: `later_than`, as between
+    downloads; else the files' own times, which one zip or folder gave both; else Moodle's order of a
+    student's files. None when nothing says."""
     first, second = a.candidate.handin, b.candidate.handin
     later = later_than(first.record(a.notebook), second.record(b.notebook))
     if later is None and first.entry.mtime != second.entry.mtime:
         later = first.entry.mtime > second.entry.mtime
-    if later is None:
-        return first.entry.order - second.entry.order
-    return 1 if later else -1
+    if later is not None:
+        return later, "a later hand-in"
+    if _in_moodles_order(first) and _in_moodles_order(second):
+        return first.entry.order > second.entry.order, (
+            "uploaded after it (Moodle's download lists each student's files in the order they were uploaded)")
+    return None, ""
+
+
+def _exact(d: Decision) -> bool:
+    return d.candidate.handin.file_name == f"{d.notebook}.ipynb"
 
 
 def _latest(decisions: list[Decision]) -> tuple[Decision, list[Unplaced]]:
-    """Of several files for one notebook, the later hand-in wins; the others are listed."""
-    ordered = sorted(decisions, key=cmp_to_key(_compare))
-    winner = ordered[-1]
-    lost = [Unplaced(d.candidate.handin.entry.source,
-                     f"superseded by {winner.candidate.handin.entry.source!r}, a later hand-in of "
-                     f"{winner.notebook}.ipynb: if this one should count, place it by hand")
-            for d in ordered[:-1]]
+    """Of several files for one notebook, the later hand-in wins; the others are listed, each with what told
+    it was earlier, or that nothing did. Of files nothing orders, the one named exactly like the notebook wins
+    (a "Copy of" or "(1)" beside it is a draft as often as not), else the later in the download."""
+    unbeaten = [d for d in decisions if not any(_told(other, d)[0] for other in decisions if other is not d)]
+    winner = max(unbeaten or decisions, key=lambda d: (_exact(d), d.candidate.handin.entry.order))
+    taken, lost, untold = winner.candidate.handin.entry.source, [], 0
+    for d in [other for other in decisions if other is not winner]:
+        source = d.candidate.handin.entry.source
+        later, basis = _told(winner, d)
+        if later:
+            lost.append(Unplaced(source, f"superseded by {taken!r} as {winner.notebook}.ipynb, {basis}: if this "
+                                         "one should count, place it by hand"))
+            continue
+        untold += 1
+        why = (f"is named {winner.notebook}.ipynb" if _exact(winner) and not _exact(d)
+               else "comes later in the download")
+        lost.append(Unplaced(source, (
+            f"{taken!r} is {winner.notebook}.ipynb too, and nothing tells which of the two was handed in later "
+            f"(the same file time, no LMS id or hand-in time between them): that one was taken, as it {why}. "
+            "If this one should count, place it by hand")))
+    if untold:
+        note = (f"taken over {untold} other file(s) for {winner.notebook}.ipynb that nothing orders against it: "
+                "see them under Not placed")
+        winner = replace(winner, note=_joined(winner.note, note))
     return winner, lost
+
+
+def _joined(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 def _decide_student(cands: list[Candidate], notebooks: list[str],
