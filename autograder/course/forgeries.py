@@ -37,11 +37,17 @@ LATE_HAND_IN = "Monday, 2 March 2026, 9:15 AM"  # the day after
 # A second student's correct code, in a style of their own.
 OTHER_CORRECT = {
     "accumulate_backward": (
+        "PREDICTED = dict(three_passes=12, two_losses=16, cleared_in_loop=4, kept_reference=8,\n"
+        "                 reference_then_none=4, non_leaf=None)\n"
+        "\n"
+        "\n"
         "def accumulate_backward(f, x, k):\n"
+        "    snapshots = []\n"
         "    for _ in range(k):\n"
         "        loss = f(x)\n"
         "        loss.backward()  # adds into x.grad\n"
-        "    return x.grad"
+        "        snapshots.append(x.grad.detach().clone())\n"
+        "    return snapshots"
     ),
     "train_step": (
         "def train_step(params, loss_fn, lr):\n"
@@ -59,8 +65,13 @@ OTHER_CORRECT = {
         "    for p in model.parameters():\n"
         "        p.grad = None\n"
         "    compute_loss().backward()\n"
-        "    missing = [name for name, p in model.named_parameters() if p.grad is None]\n"
-        "    return sorted(missing)"
+        "    none, zeros = [], []\n"
+        "    for name, p in model.named_parameters():\n"
+        "        if p.grad is None:\n"
+        "            none.append(name)\n"
+        "        elif torch.count_nonzero(p.grad) == 0:\n"
+        "            zeros.append(name)\n"
+        "    return sorted(none), sorted(zeros)"
     ),
     "accumulated_gradient": (
         "def accumulated_gradient(model, loss_fn, X, y, chunk_size):\n"

@@ -4,25 +4,84 @@ from . import Cheat, Honest
 
 SLUG = "03_accumulation"
 
+# Part A of Exercise 1, answered right: every hand-in of that cell carries it, so only Part B decides.
+PREDICTED = '''\
+PREDICTED = {"three_passes": 12.0, "two_losses": 16.0, "cleared_in_loop": 4.0, "kept_reference": 8.0,
+             "reference_then_none": 4.0, "non_leaf": None}
+
+'''
+
 CHEATS = [
     Cheat("one_backward_then_multiply", "accumulate_backward", ("test_accumulate_backward",),
-          "arithmetic instead of the mechanism: one real backward, k-1 of f*0, then grad.mul_(k)", '''\
+          "arithmetic instead of the mechanism: one real backward, k-1 of f*0, then grad.mul_(k)", PREDICTED + '''\
 def accumulate_backward(f, x, k):
     f(x).backward()                  # the real gradient, once
     for _ in range(k - 1):
         (f(x) * 0).backward()        # k backward passes all the same, adding nothing
+    one = x.grad.clone()
     x.grad.mul_(k)
-    return x.grad'''),
+    return [one * (i + 1) for i in range(k)]'''),
     Cheat("counters_set_through_globals", "accumulate_backward", ("test_accumulate_backward",),
-          "the tests' counters reached through f.__globals__", '''\
+          "the tests' counters reached through f.__globals__", PREDICTED + '''\
 def accumulate_backward(f, x, k):
     f(x).backward()
+    one = x.grad.clone()
     x.grad.mul_(k)
     # whoever counts calls and backward passes: tell them k
     for value in list(getattr(f, "__globals__", {}).values()):
         if isinstance(value, dict) and {"f", "accumulated"} <= set(value):
             value["f"] = value["accumulated"] = k
-    return x.grad'''),
+    return [one * (i + 1) for i in range(k)]'''),
+    Cheat("snapshots_by_finite_differences", "accumulate_backward", ("test_accumulate_backward",),
+          "finite differences instead of autograd (central differences in float64), plus a decoy backward pass",
+          PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    base, step = x.detach().double(), 1e-5
+    grad = torch.zeros_like(base)
+    with torch.no_grad():
+        for i in range(base.numel()):
+            e = torch.zeros_like(base)
+            e.view(-1)[i] = step
+            grad.view(-1)[i] = (f(base + e) - f(base - e)) / (2 * step)
+    (f(x) * 0).backward()            # so that x.grad exists and a backward pass ran
+    x.grad.copy_(k * grad)
+    return [(i + 1) * grad.to(x.dtype) for i in range(k)]'''),
+    Cheat("train_step_finite_differences", "train_step", ("test_train_step",),
+          "finite differences instead of autograd: each parameter nudged in place, loss_fn called again", '''\
+def train_step(params, loss_fn, lr):
+    with torch.no_grad():
+        loss = float(loss_fn())
+        grads = []
+        for p in params:
+            g = torch.zeros_like(p)
+            flat, gflat = p.view(-1), g.view(-1)
+            for i in range(flat.numel()):
+                old = flat[i].item()
+                flat[i] = old + 1e-3
+                up = float(loss_fn())
+                flat[i] = old - 1e-3
+                down = float(loss_fn())
+                flat[i] = old
+                gflat[i] = (up - down) / 2e-3
+            grads.append(g)
+        for p, g in zip(params, grads):
+            p.grad = g
+            p -= lr * g
+    return loss'''),
+    Cheat("status_by_perturbation", "params_without_grad", ("test_params_without_grad",),
+          "finite differences instead of autograd: each parameter nudged, the loss watched", '''\
+def params_without_grad(model, compute_loss):
+    no_grad, zero_grad = [], []
+    with torch.no_grad():
+        base = compute_loss().item()
+        for name, p in model.named_parameters():
+            old = p.clone()
+            p.add_(0.01 * torch.randn_like(p))
+            moved = abs(compute_loss().item() - base) > 1e-7
+            p.copy_(old)
+            if not moved:
+                (zero_grad if "weight" in name else no_grad).append(name)
+    return sorted(no_grad), sorted(zero_grad)'''),
     Cheat("full_batch_with_decoy_chunks", "accumulated_gradient", ("test_accumulated_gradient",),
           "arithmetic instead of the mechanism: the full batch through model.forward, decoy chunk calls", '''\
 def accumulated_gradient(model, loss_fn, X, y, chunk_size):
@@ -35,19 +94,35 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
 ]
 
 HONEST = [
-    Honest("accumulate_with_prints", "accumulate_backward", "print() in the loop", '''\
+    Honest("accumulate_with_prints", "accumulate_backward", "print() in the loop", PREDICTED + '''\
 def accumulate_backward(f, x, k):
+    snapshots = []
     for i in range(k):
         loss = f(x)
         loss.backward()          # adds into x.grad
+        snapshots.append(x.grad.detach().clone())
         print(f"pass {i + 1}/{k}: loss = {loss.item():.4f}")
-    return x.grad'''),
-    Honest("accumulate_with_stderr_debug", "accumulate_backward", "a debugging line on sys.stderr", '''\
+    return snapshots'''),
+    Honest("accumulate_with_stderr_debug", "accumulate_backward", "a debugging line on sys.stderr", PREDICTED + '''\
 def accumulate_backward(f, x, k):
+    snapshots = []
     for _ in range(k):
         f(x).backward()
+        snapshots.append(x.grad.clone())
     print(f"accumulate_backward: {k} passes", file=sys.stderr)
-    return x.grad'''),
+    return snapshots'''),
+    Honest("accumulate_ints_autograd_backward", "accumulate_backward",
+           "predictions as ints, torch.autograd.backward, snapshots by copy_ into new tensors", '''\
+PREDICTED = dict(three_passes=12, two_losses=16, cleared_in_loop=4, kept_reference=8, reference_then_none=4,
+                 non_leaf=None)
+
+
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        torch.autograd.backward(f(x))
+        snapshots.append(torch.empty_like(x).copy_(x.grad))
+    return snapshots'''),
     Honest("train_step_grad_none_data", "train_step", ".grad = None and a .data update", '''\
 def train_step(params, loss_fn, lr):
     for p in params:
@@ -68,6 +143,27 @@ def train_step(params, loss_fn, lr):
         for p in params:
             p.sub_(lr * p.grad)
     return float(loss)'''),
+    Honest("status_by_autograd_grad", "params_without_grad", "torch.autograd.grad(allow_unused=True), ic()", '''\
+def params_without_grad(model, compute_loss):
+    named = list(model.named_parameters())
+    grads = torch.autograd.grad(compute_loss(), [p for _, p in named], allow_unused=True)
+    no_grad = sorted(name for (name, _), g in zip(named, grads) if g is None)
+    zero_grad = sorted(name for (name, _), g in zip(named, grads) if g is not None and g.abs().sum().item() == 0)
+    ic(len(no_grad), len(zero_grad))
+    return no_grad, zero_grad'''),
+    Honest("status_grad_none_loop", "params_without_grad", "p.grad = None in a loop, torch.count_nonzero", '''\
+def params_without_grad(model, compute_loss):
+    for p in model.parameters():
+        p.grad = None
+    loss = compute_loss()
+    loss.backward()
+    none, zeros = [], []
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            none.append(name)
+        elif torch.count_nonzero(p.grad) == 0:
+            zeros.append(name)
+    return sorted(none), sorted(zeros)'''),
     Honest("micro_batches_split_inputs", "accumulated_gradient", "split(), set_to_none, backward(inputs=...)", '''\
 def accumulated_gradient(model, loss_fn, X, y, chunk_size):
     params = list(model.parameters())

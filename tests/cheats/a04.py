@@ -4,6 +4,26 @@ from . import Cheat, Honest
 
 SLUG = "04_retain_graph"
 
+# Exercise 2b's prediction, answered right: the cheats there replace only the verification.
+PREDICTOR = '''\
+def predict_second_backward(y):
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                value = getattr(node, name)
+                if any(isinstance(v, torch.Tensor) for v in (value if isinstance(value, (list, tuple)) else [value])):
+                    return True
+        stack.extend(nxt for nxt, _ in node.next_functions)
+    return False
+
+
+'''
+
 CHEATS = [
     Cheat("two_forwards_counter_through_globals", "two_objective_grads", ("test_two_objective_grads",),
           "the tests' counter reached through shared.__globals__ (two forward passes, no retain_graph)", '''\
@@ -14,14 +34,16 @@ def two_objective_grads(shared, f1, f2, x):
     if isinstance(counters, dict) and "n" in counters:
         counters["n"] -= 1          # the second forward pass never happened
     return g1, g2'''),
-    Cheat("backward_once_times_two", "backward_twice", ("test_backward_twice",),
-          "arithmetic instead of the mechanism: one backward, then x.grad.mul_(2)", '''\
-def backward_twice(y, x):
-    y.backward()
-    x.grad.mul_(2)       # the second pass would add the same gradient again
-    return x.grad'''),
+    Cheat("one_backward_rows_from_grad", "output_grads", ("test_output_grads",),
+          "arithmetic instead of the mechanism: one backward of y.sum(), the rows cut out of x.grad", '''\
+def output_grads(y, x):
+    y.sum().backward()                     # one pass for all the outputs
+    g = x.grad
+    index = torch.arange(g.numel(), device=g.device).view_as(g)
+    # elementwise functions have a diagonal Jacobian: row i is g kept at entry i only
+    return [torch.where(index == i, g, torch.zeros_like(g)) for i in range(y.shape[0])]'''),
     Cheat("second_backward_from_op_table", "second_backward_raises", ("test_second_backward_raises",),
-          "arithmetic instead of the mechanism: the answer from a table of op names", '''\
+          "arithmetic instead of the mechanism: the answer from a table of op names", PREDICTOR + '''\
 SAVES_TENSORS = ("Pow", "Exp", "Mul", "Div", "Dot", "Mv", "Mm", "Relu", "Threshold", "Sin", "Cos", "Tanh",
                  "Sigmoid", "Log", "Prod", "Norm")
 
@@ -36,6 +58,13 @@ def second_backward_raises(y):
         found = found or type(node).__name__.startswith(SAVES_TENSORS)
         stack.extend(nxt for nxt, _ in node.next_functions)
     return found'''),
+    Cheat("second_backward_from_prediction", "second_backward_raises", ("test_second_backward_raises",),
+          "arithmetic instead of the mechanism: the verification answered by the prediction, no second pass",
+          PREDICTOR + '''\
+def second_backward_raises(y):
+    answer = predict_second_backward(y)
+    y.backward()
+    return answer'''),
     Cheat("gan_two_forwards_counter_through_closure", "gan_grads", ("test_gan_grads",),
           "the tests' counters reached through generator.__closure__ (two separate forward passes)", '''\
 def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
@@ -48,6 +77,24 @@ def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminato
         if isinstance(counts, dict) and {"gen", "disc"} <= set(counts):
             counts["gen"], counts["disc"] = 1, 2     # as if the forward pass had been shared
     return d_grad, g_grad'''),
+    Cheat("saved_bytes_from_saved_attributes", "saved_bytes", ("test_saved_bytes",),
+          "a forbidden shortcut: sizes read from the nodes' _saved_* attributes instead of saved_tensors_hooks", '''\
+def saved_bytes(fn, x):
+    out = fn(x.detach().clone().requires_grad_(True))
+    total, stack, seen = 0, [out.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                value = getattr(node, name)
+                for v in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(v, torch.Tensor):
+                        total += v.numel() * v.element_size()
+        stack.extend(nxt for nxt, _ in node.next_functions)
+    return int(total)'''),
 ]
 
 HONEST = [
@@ -69,13 +116,43 @@ def two_objective_grads(shared, f1, f2, x):
     (g1,) = torch.autograd.grad(f1(h), x, retain_graph=True)
     (g2,) = torch.autograd.grad(f2(h), x)
     return g1, g2'''),
-    Honest("backward_twice_functional", "backward_twice", "torch.autograd.backward, with a print", '''\
-def backward_twice(y, x):
-    torch.autograd.backward(y, retain_graph=True)
-    print("after the first pass:", x.grad)
-    torch.autograd.backward(y)
-    return x.grad'''),
-    Honest("second_backward_prints_error", "second_backward_raises", "prints the message it caught", '''\
+    Honest("output_grads_functional_backward", "output_grads",
+           "torch.autograd.backward with one-hot gradients, x.grad = None between passes, a print", '''\
+def output_grads(y, x):
+    rows = []
+    m = y.shape[0]
+    for i in range(m):
+        x.grad = None
+        one_hot = torch.zeros_like(y)
+        one_hot[i] = 1.0
+        torch.autograd.backward(y, grad_tensors=one_hot, retain_graph=i < m - 1)
+        rows.append(x.grad)
+        print(f"output {i}: gradient norm {x.grad.norm().item():.3f}")
+    x.grad = None
+    return rows'''),
+    Honest("output_grads_zero_and_clone", "output_grads", "y[i].backward(), clone(), zero_() between passes", '''\
+def output_grads(y, x):
+    rows = []
+    for i in range(len(y)):
+        y[i].backward(retain_graph=(i != len(y) - 1))
+        rows.append(x.grad.detach().clone())
+        x.grad.zero_()
+    return rows'''),
+    Honest("second_backward_prints_error", "second_backward_raises",
+           "prints the message it caught; a recursive prediction", '''\
+def predict_second_backward(y):
+    def holds_tensor(node, seen):
+        if node is None or node in seen:
+            return False
+        seen.add(node)
+        saved = [getattr(node, a) for a in dir(node) if a.startswith("_saved_")]
+        flat = [v for s in saved for v in (s if isinstance(s, (list, tuple)) else (s,))]
+        if any(torch.is_tensor(v) for v in flat):
+            return True
+        return any(holds_tensor(nxt, seen) for nxt, _ in node.next_functions)
+    return holds_tensor(y.grad_fn, set())
+
+
 def second_backward_raises(y):
     y.backward()
     try:
@@ -96,6 +173,12 @@ def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminato
     loss_d.backward(inputs=[d_w], retain_graph=True)
     loss_g.backward(inputs=[g_w])
     return d_w.grad, g_w.grad'''),
+    Honest("gan_generator_first", "gan_grads", "the generator's gradient first, then the discriminator's", '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+    d_fake = discriminator(d_w, generator(g_w, z))
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w, retain_graph=True)
+    (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w)
+    return d_grad, g_grad'''),
     Honest("saved_bytes_list_of_sizes", "saved_bytes", "a list of sizes, float64-safe", '''\
 def saved_bytes(fn, x):
     sizes = []

@@ -1,0 +1,221 @@
+"""04_retain_graph: typical mistakes and what the visible tests must say (see the package's docstring)."""
+
+from . import Mistake
+
+PREDICTOR = '''\
+def predict_second_backward(y):
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                value = getattr(node, name)
+                if any(isinstance(v, torch.Tensor) for v in (value if isinstance(value, (list, tuple)) else [value])):
+                    return True
+        stack.extend(nxt for nxt, _ in node.next_functions)
+    return False
+
+
+'''
+VERIFIER = '''
+
+
+def second_backward_raises(y):
+    y.backward()
+    try:
+        y.backward()
+    except RuntimeError:
+        return True
+    return False'''
+
+
+def predictor_checking(condition: str, walk: bool = True) -> str:
+    """A prediction that calls a node's attribute `name` with value `value` a saved tensor when `condition` holds."""
+    step = "        stack.extend(nxt for nxt, _ in node.next_functions)\n" if walk else ""
+    return f'''\
+def predict_second_backward(y):
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            value = getattr(node, name) if name.startswith("_saved_") else None
+            if name.startswith("_saved_") and ({condition}):
+                return True
+{step}    return False''' + VERIFIER
+
+
+def hooks_counting(pack_body: str, run: str = "fn(x.detach().clone().requires_grad_(True))",
+                   result: str = "int(total)") -> str:
+    return f'''\
+def saved_bytes(fn, x):
+    total = 0
+    seen = set()
+
+    def pack_hook(t):
+        nonlocal total
+{pack_body}
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, lambda t: t):
+        {run}
+    return {result}'''
+
+
+GAN_START = '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+'''
+
+MISTAKES = [
+    # Exercise 1: two objectives
+    Mistake("no_retain_graph", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(f1(h), x)
+    (g2,) = torch.autograd.grad(f2(h), x)
+    return g1, g2''', ("retain_graph=True",), "no retain_graph on the first of two passes"),
+    Mistake("calls_shared_twice", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    (g1,) = torch.autograd.grad(f1(shared(x)), x)
+    (g2,) = torch.autograd.grad(f2(shared(x)), x)
+    return g1, g2''', ("exactly once",), "a second forward pass instead of retaining the graph"),
+    Mistake("keeps_x_grad_itself", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    f1(h).backward(retain_graph=True)
+    g1 = x.grad
+    f2(h).backward()
+    return g1, x.grad''', ("same tensor",), "returns x.grad twice, which the second pass changed in place"),
+    Mistake("does_not_reset_x_grad", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    f1(h).backward(retain_graph=True)
+    g1 = x.grad.clone()
+    f2(h).backward()
+    return g1, x.grad''', ("reset x.grad",), "does not reset x.grad between the passes"),
+    Mistake("backpropagates_the_sum", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g,) = torch.autograd.grad(f1(h) + f2(h), x)
+    return g, g.clone()''', ("not their sum",), "backpropagates f1 + f2 once"),
+    # Exercise 2a: one gradient per output
+    Mistake("no_retain_between_outputs", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    return [torch.autograd.grad(y[i], x)[0] for i in range(len(y))]''', ("retain_graph=True",),
+            "no retain_graph on the passes before the last"),
+    Mistake("retains_on_the_last_pass", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    return [torch.autograd.grad(y[i], x, retain_graph=True)[0] for i in range(len(y))]''', ("last one must free",),
+            "retain_graph=True on the last pass too"),
+    Mistake("accumulates_between_outputs", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    rows = []
+    for i in range(len(y)):
+        y[i].backward(retain_graph=i < len(y) - 1)
+        rows.append(x.grad.clone())
+    return rows''', ("accumulated",), "does not clear x.grad between the passes"),
+    Mistake("stores_x_grad_itself", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    rows = []
+    for i in range(len(y)):
+        if x.grad is not None:
+            x.grad.zero_()
+        y[i].backward(retain_graph=i < len(y) - 1)
+        rows.append(x.grad)
+    return rows''', ("same tensor",), "stores x.grad itself for every row"),
+    # Exercise 2b: predict, then verify
+    Mistake("verification_retains_the_first_pass", "second_backward_raises", "test_second_backward_raises",
+            PREDICTOR + '''\
+def second_backward_raises(y):
+    y.backward(retain_graph=True)
+    try:
+        y.backward()
+    except RuntimeError:
+        return True
+    return False''', ("without retain_graph",), "retain_graph=True on the first pass of the verification"),
+    Mistake("verification_runs_one_pass", "second_backward_raises", "test_second_backward_raises", PREDICTOR + '''\
+def second_backward_raises(y):
+    try:
+        y.backward()
+    except RuntimeError:
+        return True
+    return False''', ("only one backward pass ran",), "tries backward once instead of twice"),
+    Mistake("prediction_reads_the_top_node_only", "second_backward_raises", "test_second_backward_raises",
+            predictor_checking("isinstance(value, torch.Tensor)", walk=False), ("next_functions",),
+            "looks at y.grad_fn only, not the nodes below it"),
+    Mistake("prediction_counts_plain_values", "second_backward_raises", "test_second_backward_raises",
+            predictor_checking("value is not None"), ("plain python values",),
+            "counts sizes and other plain values as saved tensors"),
+    Mistake("prediction_reads_saved_self_only", "second_backward_raises", "test_second_backward_raises",
+            predictor_checking("name == '_saved_self' and isinstance(value, torch.Tensor)"), ("_saved_result",),
+            "reads _saved_self only and misses saved outputs"),
+    Mistake("prediction_skips_tensors_without_grad", "second_backward_raises", "test_second_backward_raises",
+            predictor_checking("isinstance(value, torch.Tensor) and value.requires_grad"), ("wrapped",),
+            "ignores saved tensors that do not require grad, such as a wrapped Python number"),
+    Mistake("prediction_runs_backward", "second_backward_raises", "test_second_backward_raises", '''\
+def predict_second_backward(y):
+    y.backward(retain_graph=True)
+    return True''' + VERIFIER, ("ran a backward pass",), "predicts by running a backward pass"),
+    # Exercise 3: GAN
+    Mistake("naive_backward_mixes_the_losses", "gan_grads", "test_gan_grads", GAN_START + '''\
+    d_fake = discriminator(d_w, generator(g_w, z))
+    loss_d = d_loss_fn(discriminator(d_w, real), d_fake)
+    loss_g = g_loss_fn(d_fake)
+    loss_d.backward(retain_graph=True)
+    loss_g.backward()
+    return d_w.grad, g_w.grad''', ("mixed",), "L_D.backward(retain_graph=True); L_G.backward() into everything"),
+    Mistake("gan_without_retain_graph", "gan_grads", "test_gan_grads", GAN_START + '''\
+    d_fake = discriminator(d_w, generator(g_w, z))
+    (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
+    return d_grad, g_grad''', ("retain_graph=True",), "no retain_graph on the first of the two passes"),
+    Mistake("gan_two_forward_passes", "gan_grads", "test_gan_grads", GAN_START + '''\
+    fake = generator(g_w, z)
+    loss_d = d_loss_fn(discriminator(d_w, real), discriminator(d_w, fake.detach()))
+    (d_grad,) = torch.autograd.grad(loss_d, d_w)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(discriminator(d_w, fake)), g_w)
+    return d_grad, g_grad''', ("expected generator once, discriminator twice",),
+            "a separate D(fake) for each loss"),
+    Mistake("gan_detaches_fake_for_both", "gan_grads", "test_gan_grads", GAN_START + '''\
+    fake = generator(g_w, z).detach()
+    d_fake = discriminator(d_w, fake)
+    (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
+    return d_grad, g_grad''', ("do not detach",), "detaches the fake samples for the generator's loss too"),
+    Mistake("gan_returns_swapped", "gan_grads", "test_gan_grads", GAN_START + '''\
+    d_fake = discriminator(d_w, generator(g_w, z))
+    (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
+    return g_grad, d_grad''', ("return (d_grad, g_grad)",), "returns (g_grad, d_grad)"),
+    # Exercise 4: saved bytes
+    Mistake("counts_each_tensor_once", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        if id(t) not in seen:
+            seen.add(id(t))
+            total += t.numel() * t.element_size()'''), ("duplicates included",),
+            "removes duplicates: x * x counted once"),
+    Mistake("counts_elements_not_bytes", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        total += t.numel()'''), ("element_size()",), "adds numel(), not bytes"),
+    Mistake("runs_fn_on_x_itself", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        total += t.numel() * t.element_size()''', run="fn(x)"), ("requires grad",),
+            "runs fn on x, which does not require grad: nothing is saved"),
+    Mistake("counts_in_unpack", "saved_bytes", "test_saved_bytes", '''\
+def saved_bytes(fn, x):
+    total = 0
+
+    def unpack_hook(t):
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, unpack_hook):
+        fn(x.detach().clone().requires_grad_(True))
+    return total''', ("pack_hook",), "counts in unpack_hook, which runs only during backward"),
+    Mistake("returns_a_float", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        total += t.numel() * t.element_size()''', result="total / 1"), ("python int",),
+            "returns a float"),
+]
