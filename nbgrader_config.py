@@ -50,12 +50,15 @@ c.Autograde.autograde_preprocessors = [
 # Feedback as students should read it (autograder/feedback_view.py), from formgrader's
 # "Generate feedback" button, `nbgrader generate_feedback` and `autograder feedback`
 # alike: answers, scores and each failing check's message; not the hidden tests'
-# source, not why the grader flagged work for a person (one neutral sentence instead),
-# and not autograder.json, which nbgrader would copy from autograded/ with the rest.
+# source, not why the grader flagged work for a person (one neutral sentence instead).
 # `autograder feedback --show-hidden-tests --show-flags` shows instructors more.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback_view.StudentView",
-    "autograder.feedback_view.LeaveOutGraderFiles",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# The grader's record beside each graded notebook (autograder.json) is the instructor's:
+# nbgrader copies no file of that name, so it stays out of feedback/; and a hand-in's own
+# autograder.json stays out of autograded/ and of its kernel, where it would pass for the
+# grader's.
+c.CourseDirectory.ignore.append("autograder.json")

@@ -28,6 +28,7 @@ from autograder import cli
 from autograder.course.topics import REPO_ROOT
 from autograder.coursedir import open_course
 from autograder.output.lms_export import export_for_lms
+from autograder.output.report_data import load
 from autograder.roster import CANVAS, MOODLE, LmsHandIn, write_roster
 
 ASSIGNMENT = "tiny"
@@ -278,23 +279,24 @@ def test_moodle_worksheet_is_the_offline_grading_worksheet(moodle_class, tmp_pat
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     assert rows[0] == MOODLE_HEADER
     by_id = {row[0]: dict(zip(MOODLE_HEADER, row)) for row in rows[1:]}
-    # awaiting a person: in the worksheet with an empty grade; no LMS id or not graded: not in it
-    assert set(by_id) == {f"Participant {n}" for n in ("1001", "1002", "1003", "1004", "1005")}
+    # final totals only. Awaiting a person (1004, 1005), no LMS id, not graded: not in it, as Moodle would
+    # write a row's comment over its own even where it skips the row's empty grade
+    assert set(by_id) == {f"Participant {n}" for n in FINAL}
     assert by_id["Participant 1002"]["Full name"] == "Bo \"the Bold\" O'Brien, Jr."
     assert by_id["Participant 1003"]["Full name"] == "Zoë Ångström-Øre"
     assert {row["Maximum Grade"] for row in by_id.values()} == {"6"}
     assert by_id["Participant 1001"]["Last modified (submission)"] == "2024-03-01T14:05:00+00:00"
     records = {r.participant: r for r in moodle_read(data)}
-    assert {n: r.grade for n, r in records.items()} == {1001: 6.0, 1002: 4.5, 1003: 5.0, 1004: None, 1005: None}
+    assert {n: r.grade for n, r in records.items()} == {1001: 6.0, 1002: 4.5, 1003: 5.0}
     assert all(r.feedback for r in records.values())  # an empty comment would clear Moodle's
     assert "late penalty of 1" in records[1003].feedback
     assert all(r.modified.tzinfo is not None for r in records.values())
-    written = {n for n, r in records.items() if moodle_applies(r, maximum=6)}
-    assert written == {1001, 1002, 1003}
+    # each row's grade is written: no row is there for its comment alone
+    assert {n for n, r in records.items() if moodle_applies(r, maximum=6)} == set(records)
     for who in ("Wren Aside (1004)", "Tess Untested (1005)", "Bob Folder (bob)", "Nell Ungraded (1007)"):
         assert who in run.stderr
-    assert "grade left empty" in run.stderr and "no Moodle id" in run.stderr
-    assert "4 students have no grade" in run.stderr
+    assert "left out, 1 cell awaits a person" in run.stderr and "no Moodle id" in run.stderr
+    assert "4 students are not in the file" in run.stderr and "Moodle keeps what it has for them" in run.stderr
 
 
 def test_moodle_keeps_a_grade_changed_in_moodle_after_the_export(moodle_class):
@@ -328,6 +330,46 @@ def test_a_backslash_before_a_quote_cannot_break_moodles_csv_reader(tmp_path):
     write_roster(course, ASSIGNMENT, records)
     result = export_for_lms(open_course(course), ASSIGNMENT, MOODLE)
     assert [r.grade for r in moodle_read(result.text.encode())] == [6.0]  # read whole, columns in place
+
+
+# --------------------------------------------------------------------------- names a spreadsheet would run
+
+FORMULAS = {"1001": "=HYPERLINK(\"http://x.example\",\"y\")", "1002": "@SUM(A1) Quoted, Name", "1003": "-2+3 Minus"}
+
+
+@pytest.mark.parametrize("lms", [CANVAS, MOODLE])
+def test_a_name_a_spreadsheet_would_run_is_written_as_text_and_the_importer_still_matches(tmp_path, lms):
+    course = make_class(tmp_path / "course", lms)
+    with Gradebook(sqlite_url(course), course_id="autograd") as gb:
+        for student, name in FORMULAS.items():
+            found = gb.find_student(student)
+            found.first_name, found.last_name = f"\t{name}", None  # a tab, too, starts a formula
+        gb.db.commit()
+    write_roster(course, ASSIGNMENT, {s: LmsHandIn(student=s, lms=lms, full_name=f"\t{name}")
+                                      for s, name in FORMULAS.items()})
+    text = export_for_lms(open_course(course), ASSIGNMENT, lms).text
+    if lms == CANVAS:  # matched by the ID column
+        upload = canvas_import(text.encode())
+        assert {sid: row["name"] for sid, row in upload.students.items()} == {
+            int(s): f"'{name}" for s, name in FORMULAS.items()}
+        assert {sid: row[ASSIGNMENT] for sid, row in upload.students.items()} == {1001: "6", 1002: "4.5", 1003: "5"}
+    else:  # matched by Identifier; the name is not read
+        rows = {row["Identifier"]: row for row in csv.DictReader(io.StringIO(text))}
+        assert {i: row["Full name"] for i, row in rows.items()} == {
+            f"Participant {s}": f"'{name}" for s, name in FORMULAS.items()}
+        assert {r.participant: r.grade for r in moodle_read(text.encode())} == {1001: 6.0, 1002: 4.5, 1003: 5.0}
+
+
+def test_the_lms_file_and_the_report_name_a_student_by_one_rule(canvas_class):
+    with Gradebook(sqlite_url(canvas_class), course_id="autograd") as gb:
+        student = gb.find_student("1001")
+        student.first_name, student.last_name = "  ", " "  # blank in the gradebook: the LMS's name instead
+        gb.db.commit()
+    course = open_course(canvas_class)
+    upload = canvas_import(export_for_lms(course, ASSIGNMENT, CANVAS).text.encode())
+    named = {row.student: row.name for row in load(course, ASSIGNMENT).students}
+    assert upload.students[1001]["name"] == named["1001"] == "Amelia Hart"
+    assert upload.students[1002]["name"] == named["1002"] == "Bo \"the Bold\" O'Brien, Jr."
 
 
 # --------------------------------------------------------------------------- the command

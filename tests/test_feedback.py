@@ -33,10 +33,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from traitlets.config import Config
 
 from autograder.coursedir import CourseError, open_course
-from autograder.feedback_view import HIDDEN_CHECKS_NOTE, UNDER_REVIEW, StudentView, without_flags
+from autograder.feedback_view import HIDDEN_CHECKS_NOTE, NOT_SHOWN, UNDER_REVIEW, StudentView, without_flags
 from autograder.nbgrader_cli import nbgrader
 from autograder.outcome import Flag, NotebookOutcome
-from autograder.output.feedback import LEAVE_OUT_GRADER_FILES, STUDENT_VIEW, Feedback, pack, preprocessors
+from autograder.output.feedback import STUDENT_VIEW, Feedback, nbgrader_options, pack, preprocessors
+from autograder.pipeline.guard import GuardSession
 from autograder.pipeline.inert import inert_markdown
 from autograder.pipeline.record import FLAG_COMMENT_PREFIX, REPORT_FILE, report_cell
 from autograder.roster import CANVAS, MOODLE, LmsHandIn, write_roster
@@ -179,21 +180,99 @@ def test_the_course_hidden_test_markers_are_honoured_and_an_open_region_hides_th
     assert shown.cells[1].source == f"y = 1\n{HIDDEN_CHECKS_NOTE}"
 
 
+HIDDEN_LINE = f"{SECRET} = torch.ones(3)"
+
+
+def _leaked(nb) -> tuple[str, str, str]:
+    """A test cell's source as student code can read it (linecache), printed, raised, returned and
+    displayed as HTML; and the code the grader's guard installs in the kernel, as linecache holds it."""
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_grad")
+    return test.source, GuardSession().install_code(), GuardSession().name
+
+
+def leaking(show_more=False) -> nbformat.NotebookNode:
+    """graded(), where the answer read the test cell's source and the guard's, and showed them in the test
+    cell and in a later cell of its own (a second answer)."""
+    nb = graded()
+    source, guard, snapshot = _leaked(nb)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test_grad")
+    test = nb.cells[index]
+    test.outputs = [
+        new_output("stream", name="stdout", text=f"LEAK: {source!r}\n"),
+        new_output("display_data", data={"text/html": f"<pre>{html.escape(guard + source)}</pre>",
+                                         "text/plain": "<IPython.core.display.HTML object>"}),
+        new_output("execute_result", data={"text/plain": repr(source.split("\n"))}, execution_count=3),
+        _error("ValueError", f"SRC {source!r}", ["\x1b[31mValueError\x1b[39m: SRC ...", f"SRC {source!r}"]),
+    ]
+    coloured = HIDDEN_LINE.replace("torch", "\x1b[32mtorch\x1b[39m")  # a traceback's source is highlighted
+    own = new_code_cell("def later():\n    return 2", metadata=_meta("answer2", solution=True), outputs=[
+        new_output("stream", name="stdout", text=f"tensor([2., 4.])\n{source}\n{guard}"),
+        new_output("display_data", data={"text/html": f"<b>{html.escape(HIDDEN_LINE)}</b>",
+                                         "application/json": {"read": [HIDDEN_LINE, snapshot]},
+                                         "image/png": "iVBORw0KGgo="}),
+        _error("NameError", f"name {snapshot!r} is not defined",
+               ["Traceback", f"      4 {coloured}", f"NameError: {snapshot}"]),
+    ])
+    nb.cells.insert(index + 1, own)
+    return nb
+
+
+def test_what_student_code_read_of_the_tests_and_the_grader_is_not_shown():
+    nb = leaking()
+    raw = nbformat.writes(nb)
+    assert SECRET in raw and "_autograder_install" in raw and "_ag_" in raw  # the leak is there to be found
+    shown = student_view(nb)
+    for secret in (SECRET, "BEGIN HIDDEN TESTS", "_autograder_install", "_ag_", "types.SimpleNamespace(restore"):
+        assert secret not in shown, secret
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.reads(shown, as_version=4).cells}
+    # the test cell: what it displayed or returned is the test's, not the student's work
+    assert [o.output_type for o in cells["test_grad"].outputs] == ["stream", "error"]
+    leak = cells["test_grad"].outputs[0].text  # the visible line stays, each hidden one is replaced
+    assert leak == 'LEAK: "assert grad is not None\\n' + "\\n".join([NOT_SHOWN] * 4) + '"\n'
+    # the student's own cell keeps what it showed, but for the tests' and the grader's lines
+    stream, display, error = cells["answer2"].outputs
+    assert stream.text.startswith("tensor([2., 4.])\nassert grad is not None\n") and NOT_SHOWN in stream.text
+    assert display.data["text/html"] == f"<b>{NOT_SHOWN}</b>" and display.data["image/png"] == "iVBORw0KGgo="
+    assert display.data["application/json"] == {"read": [NOT_SHOWN, NOT_SHOWN]}
+    assert error.traceback == ["Traceback", f"      4 {NOT_SHOWN}", f"NameError: {NOT_SHOWN}"]
+
+
+def test_an_instructor_who_shows_the_hidden_tests_still_does_not_see_the_grader():
+    shown = student_view(leaking(), show_hidden_tests=True)
+    assert HIDDEN_LINE in shown and "Traceback" in shown
+    assert "_autograder_install" not in shown and "_ag_" not in shown
+
+
+def test_short_lines_and_the_students_own_output_are_left_alone():
+    nb = new_notebook(cells=[
+        new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\ny = 2\nok(y)\n)\n### END HIDDEN TESTS",
+                      metadata=_meta("t", grade=True)),
+        new_code_cell("print('y = 2; ok(y) )')", metadata=_meta("a", solution=True),
+                      outputs=[new_output("stream", name="stdout", text="y = 2; ok(y) )\n")])])
+    shown = nbformat.reads(student_view(nb), as_version=4)
+    assert shown.cells[1].outputs[0].text == "y = 2; ok(y) )\n"  # lines under 8 characters say too little
+
+
 def test_a_course_without_the_student_view_gets_it_and_its_own_preprocessors_stay(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    assert preprocessors(open_course(tmp_path)) == [
-        "nbgrader.preprocessors.GetGrades", STUDENT_VIEW, LEAVE_OUT_GRADER_FILES,
-        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    course = open_course(tmp_path)
+    assert preprocessors(course) == [
+        "nbgrader.preprocessors.GetGrades", STUDENT_VIEW, "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    # nbgrader leaves autograder.json out of feedback/ for this run, the course's own ignores kept
+    ignore = next(o for o in nbgrader_options(course, False, False) if o.startswith("--CourseDirectory.ignore="))
+    assert json.loads(ignore.partition("=")[2]) == [*course.dirs.ignore, REPORT_FILE]
     (tmp_path / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades', 'my.Extra']\n")
-    assert preprocessors(open_course(tmp_path)) == [
-        "nbgrader.preprocessors.GetGrades", STUDENT_VIEW, LEAVE_OUT_GRADER_FILES, "my.Extra"]
+        "c = get_config()\nc.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades', 'my.Extra', "
+        "'autograder.feedback_view.LeaveOutGraderFiles']\n")  # retired: CourseDirectory.ignore does its work
+    assert preprocessors(open_course(tmp_path)) == ["nbgrader.preprocessors.GetGrades", STUDENT_VIEW, "my.Extra"]
 
 
-def test_the_repository_config_names_the_student_view(repo_root):
-    chosen = preprocessors(open_course(repo_root))
+def test_the_repository_config_names_the_student_view_and_keeps_the_grader_files_out(repo_root):
+    course = open_course(repo_root)
+    chosen = preprocessors(course)
     assert chosen.index(STUDENT_VIEW) == chosen.index("nbgrader.preprocessors.GetGrades") + 1
-    assert LEAVE_OUT_GRADER_FILES in chosen
+    # formgrader's "Generate feedback" copies autograded/ to feedback/ but for what this names
+    assert REPORT_FILE in course.dirs.ignore
 
 
 # --------------------------------------------------------------------------- the zip, read as each LMS reads it
@@ -307,8 +386,17 @@ HIDDEN_TEST = (f"assert double(3) == 6\n### BEGIN HIDDEN TESTS\n{SECRET} = torch
                "### END HIDDEN TESTS")
 ONLY_INTS = "def double(x):\n    return 2 * x if isinstance(x, int) else 3 * x"
 CHEAT = WRONG["double"] + "\nimport torch\ndef _noop(*a, **k):\n    return None\ntorch.testing.assert_close = _noop\n"
+# reads the source of every cell that ran, the grader's guard included (linecache), and shows it: from the
+# test cell that calls it (printed, displayed, raised), and from the student's next cell of their own
+LEAKY = ("def double(x):\n    import linecache\n    from IPython.display import HTML, display\n"
+         "    ran = '|'.join(''.join(v[2]) for v in list(linecache.cache.values()) if len(v) > 2)\n"
+         "    print(ran)\n    display(HTML('<pre>' + ran + '</pre>'))\n    raise ValueError(repr(ran))\n")
+LEAKY_LATER = "import linecache\nprint([v[2] for v in list(linecache.cache.values()) if len(v) > 2])\n"
+SNAPSHOT_NAME = re.compile(r"_ag_[0-9a-f]{8}")
 OUR_FEEDBACK_SETTINGS = "# Feedback as students should read it"  # where nbgrader_config.py sets them
-CLASS = {"418201": "Amelia Hart", "418202": "Omar Haddad", "418203": "Chloé Martin"}  # 418203: collected, not graded
+CLASS = {"418201": "Amelia Hart", "418202": "Omar Haddad", "418203": "Chloé Martin",  # 418203: collected, not graded
+         "418204": "Lou Leaky"}
+GRADED = ("418201", "418202", "418204")
 
 
 def _pages(folder: Path) -> dict[str, str]:
@@ -330,14 +418,19 @@ def test_a_graded_class_gets_the_student_view_through_the_command_and_formgrader
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     submit(course, "418201", hand_in_notebook(course, {"double": ONLY_INTS}))
     submit(course, "418202", hand_in_notebook(course, {"double": CHEAT}))
+    submit(course, "418204", hand_in_notebook(course, {"double": LEAKY, "derivative": LEAKY_LATER}))
     write_roster(course, ASSIGNMENT, {s: LmsHandIn(s, MOODLE, name, f"{name}_{s}_assignsubmission_file_")
                                       for s, name in CLASS.items()})
     run = run_autograder(course, "grade", ASSIGNMENT, "--workers", "1")
     assert run.returncode in (0, 3), run.stdout + run.stderr
-    raw = {s: (course / "autograded" / s / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() for s in ("418201", "418202")}
+    raw = {s: (course / "autograded" / s / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() for s in GRADED}
     report = json.loads((course / "autograded" / "418202" / ASSIGNMENT / REPORT_FILE).read_text())
     flag_reasons = {f["reason"] for f in report["notebooks"][0]["flags"]}
     assert SECRET in raw["418201"] and flag_reasons and all(r in raw["418202"] for r in flag_reasons)
+    leaked = {c.metadata.get("nbgrader", {}).get("grade_id"): json.dumps(c.get("outputs", []))
+              for c in nbformat.reads(raw["418204"], as_version=4).cells}
+    for outputs in (leaked["test_double"], leaked["derivative"]):  # the leak works, in both cells
+        assert SECRET in outputs and "_autograder_install" in outputs and SNAPSHOT_NAME.search(outputs)
 
     # A course whose config lacks the student view: the command brings it.
     config = (course / "nbgrader_config.py").read_text()
@@ -349,10 +442,11 @@ def test_a_graded_class_gets_the_student_view_through_the_command_and_formgrader
     assert "418203 (Chloé Martin)" in run.stderr and "418201" not in run.stderr
     with zipfile.ZipFile(feedback_zip) as archive:
         zipped = {n: archive.read(n).decode() for n in archive.namelist()}
-    assert {moodle_import(n, {418201, 418202, 418203}, MOODLE_PLUGINS)[0] for n in zipped} == {418201, 418202}
+    assert {moodle_import(n, {418201, 418202, 418203, 418204}, MOODLE_PLUGINS)[0] for n in zipped} == {
+        418201, 418202, 418204}
     assert not list((course / "feedback").rglob(REPORT_FILE)) and not [n for n in zipped if REPORT_FILE in n]
     pages = _pages(course / "feedback")
-    assert set(pages) == {f"{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in ("418201", "418202")}
+    assert set(pages) == {f"{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in GRADED}
     assert sorted(zipped.values()) == sorted(pages.values())
     _assert_student_view(pages, flag_reasons)
 
@@ -361,6 +455,7 @@ def test_a_graded_class_gets_the_student_view_through_the_command_and_formgrader
     shown = _pages(course / "feedback")
     assert SECRET in _text(shown[f"418201/{ASSIGNMENT}/{ASSIGNMENT}.html"])
     assert all(r in _text(shown[f"418202/{ASSIGNMENT}/{ASSIGNMENT}.html"]) for r in flag_reasons)
+    assert not [p for p in shown.values() if "_autograder_install" in p or SNAPSHOT_NAME.search(p)]
 
     (course / "nbgrader_config.py").write_text(config)
     with Formgrader(course) as server:  # the "Generate feedback" button: the course's config alone
@@ -380,4 +475,6 @@ def _assert_student_view(pages: dict[str, str], flag_reasons: set[str]) -> None:
     for page in pages.values():
         for shown in (page, _text(page)):
             assert SECRET not in shown and "BEGIN HIDDEN TESTS" not in shown
+            assert "_autograder_install" not in shown and not SNAPSHOT_NAME.search(shown)
             assert FLAG_COMMENT_PREFIX.strip() not in shown and "Sent to a person for review" not in shown
+    assert NOT_SHOWN in _text(pages[f"418204/{ASSIGNMENT}/{ASSIGNMENT}.html"])  # what it read, replaced

@@ -172,7 +172,7 @@ def test_moodle_round_trip(pristine, tmp_path_factory):
     assert float(rows["418201"]["Grade"]) == FULL_AUTO + 1
     # late: nbgrader's "zero" method took off what the notebook scored when it was graded
     assert float(rows["418202"]["Grade"]) == FULL_AUTO + 1 - late_penalty
-    assert rows["418203"]["Grade"] == ""  # awaiting a person: no grade rather than a 0
+    assert "418203" not in rows  # awaiting a person: left out, so Moodle keeps its grade and comment
     assert {float(r["Maximum Grade"]) for r in rows.values()} == {FULL_AUTO + 1}
 
     feedback_zip = course.parent / "feedback.zip"

@@ -1,5 +1,7 @@
-"""`autograder export`: one CSV row per student and assignment, a column per
-graded cell, and what the grader repaired, flagged or could not run.
+"""`autograder export`: the command (its options checked, the file written, what it
+says), and its default CSV: one row per student and assignment, a column per
+graded cell, and what the grader repaired, flagged or could not run. The files
+Canvas and Moodle import are lms_export.py's.
 
 Scores are nbgrader's: a person's score wins over the tests', and the total
 has the late penalty taken off, as `nbgrader export` gives it. A total stays
@@ -10,11 +12,56 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+from pathlib import Path
 
 from nbgrader.api import Gradebook
 
 from ..coursedir import Course
+from ..files import give_to_course_owner
 from ..pipeline.record import read_report, submission_totals
+from . import lms_export
+
+FORMATS = ("csv", *lms_export.FORMATS)
+KINDS = {lms_export.CANVAS: "Canvas gradebook import", lms_export.MOODLE: "Moodle grading worksheet"}
+
+
+def check_options(assignments: list[str], chosen: str, canvas_column: str | None, out_of: float | None) -> None:
+    """Refuse (ValueError) options that do not go together, before anything is read or written."""
+    lms_only = [name for name, value in (("--canvas-column", canvas_column), ("--out-of", out_of)) if value is not None]
+    if chosen == "csv" and lms_only:
+        raise ValueError(f"{lms_only[0]} is for --format canvas or moodle; the CSV keeps nbgrader's points")
+    if canvas_column is not None and chosen != lms_export.CANVAS:
+        raise ValueError("--canvas-column names the column of Canvas's import file: use it with --format canvas")
+    if chosen != "csv" and len(assignments) != 1:
+        given = ", ".join(assignments) or "none"
+        raise ValueError(f"--format {chosen} takes exactly one assignment, as the LMS imports one "
+                         f"assignment's grades at a time (given: {given}); run it once per assignment")
+
+
+def export_command(course: Course, assignments: list[str], chosen: str = "csv", output: str | None = None,
+                   canvas_column: str | None = None, out_of: float | None = None) -> bool:
+    """`autograder export`: the file (or standard output for "-") and what a person reads of it; True when
+    a student is left out of an LMS file (each is named on stderr)."""
+    check_options(assignments, chosen, canvas_column, out_of)
+    for assignment in assignments:
+        course.check_assignment(assignment)
+    if chosen == "csv":
+        text, warnings = export_csv(course, assignments or None), []
+        output, written = output or "grades.csv", f"{len(text.splitlines()) - 1} rows"
+    else:
+        result = lms_export.export_for_lms(course, assignments[0], chosen, column=canvas_column, out_of=out_of)
+        text, warnings = result.text, result.warnings
+        output, written = output or f"{assignments[0]}-{chosen}.csv", f"{result.rows} students"
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        lms_export.save(text, Path(output))
+        give_to_course_owner(Path(output), course.root)
+        print(f"{written} written to {output}" + (f" ({KINDS[chosen]})" if chosen in KINDS else ""))
+    for line in warnings:
+        print(line, file=sys.stderr)
+    return bool(warnings)
 
 
 def export_csv(course: Course, assignments: list[str] | None = None) -> str:

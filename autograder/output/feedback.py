@@ -23,6 +23,13 @@ match by the file's name, is named in a warning; such a page is put in the zip
 under unmatched/<student>/, where neither importer takes it, for a person to
 upload by hand.
 
+The grader's own files (autograder.json, beside the graded notebooks) are kept
+out of feedback/ by nbgrader's CourseDirectory.ignore, which nbgrader applies when
+it copies autograded/ to feedback/: the course's nbgrader_config.py names them for
+formgrader's "Generate feedback" button, and this command adds them for a course
+whose config does not. (The same setting keeps a hand-in's own file of that name
+from its kernel and from autograded/, where the grader would take it for its own.)
+
 Not for: what the page shows (feedback_view.py) nor who handed in what (roster.py).
 """
 
@@ -33,6 +40,7 @@ import io
 import json
 import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,16 +48,17 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from ..coursedir import Course, CourseError
-from ..feedback_view import GRADER_FILES, remove_grader_files
-from ..files import write_atomically
+from ..files import give_to_course_owner, write_atomically
 from ..nbgrader_cli import NbgraderFailed, nbgrader
-from ..pipeline.record import read_report
+from ..pipeline.record import REPORT_FILE, read_report
 from ..roster import CANVAS, MOODLE, LmsHandIn, read_roster
 
 # nbgrader's own feedback preprocessors with ours: the student view after GetGrades, which puts the
-# gradebook's comments in the notebook; the grader's files left out once nbgrader has copied them.
+# gradebook's comments in the notebook.
 STUDENT_VIEW = "autograder.feedback_view.StudentView"
-LEAVE_OUT_GRADER_FILES = "autograder.feedback_view.LeaveOutGraderFiles"
+# Named by course configs written before CourseDirectory.ignore took over its work: left out, so they still run.
+RETIRED = ("autograder.feedback_view.LeaveOutGraderFiles",)
+GRADER_FILES = (REPORT_FILE,)  # beside the graded notebooks: the instructor's, never the student's
 NBGRADER_DEFAULT = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 UNMATCHED = "unmatched"  # zip folder of pages no LMS importer takes (neither importer reads this path)
 MOODLE_PLUGIN = "assignsubmission_file"  # the plugin a Moodle download names in its folders
@@ -71,22 +80,20 @@ class Feedback:
 
 
 def preprocessors(course: Course) -> list[str]:
-    """The course's feedback preprocessors (nbgrader's when it sets none) with the student view's two
-    added where missing, after GetGrades, so that a course whose config lacks them still gets them."""
+    """The course's feedback preprocessors (nbgrader's when it sets none) with the student view added
+    where missing, after GetGrades, so that a course whose config lacks it still gets it."""
     section = course.config.GenerateFeedback if "GenerateFeedback" in course.config else {}
     chosen = [p if isinstance(p, str) else f"{p.__module__}.{p.__qualname__}"
-              for p in section.get("preprocessors", NBGRADER_DEFAULT)]
-    after = next((i + 1 for i, name in enumerate(chosen) if name.rsplit(".", 1)[-1] == "GetGrades"), 0)
-    for offset, wanted in enumerate((STUDENT_VIEW, LEAVE_OUT_GRADER_FILES)):
-        if not any(name.rsplit(".", 1)[-1] == wanted.rsplit(".", 1)[-1] for name in chosen):
-            chosen.insert(after + offset, wanted)
+              for p in section.get("preprocessors", NBGRADER_DEFAULT) if p not in RETIRED]
+    if not any(name.rsplit(".", 1)[-1] == STUDENT_VIEW.rsplit(".", 1)[-1] for name in chosen):
+        after = next((i + 1 for i, name in enumerate(chosen) if name.rsplit(".", 1)[-1] == "GetGrades"), 0)
+        chosen.insert(after, STUDENT_VIEW)
     return chosen
 
 
 def nbgrader_options(course: Course, show_hidden_tests: bool, show_flags: bool) -> list[str]:
-    """nbgrader generate_feedback's options for the student view; the grader's files are left out by
-    nbgrader's own CourseDirectory.ignore, for this run only (`grade` still gives a student's own
-    file of that name to their kernel)."""
+    """nbgrader generate_feedback's options for the student view, and CourseDirectory.ignore with the
+    grader's files added where the course's config does not name them (see the module's docstring)."""
     ignore = list(dict.fromkeys([*course.dirs.ignore, *GRADER_FILES]))
     return [f"--GenerateFeedback.preprocessors={json.dumps(preprocessors(course))}",
             f"--CourseDirectory.ignore={json.dumps(ignore)}",
@@ -137,7 +144,6 @@ def generate(course: Course, assignment: str, students: list[str], show_hidden_t
     pages, missing = {}, {}
     for student in sorted(set(students) or expected_students(course, assignment)):
         folder = course.path("feedback", student, assignment)
-        remove_grader_files(folder)  # never there after nbgrader's run; a folder of an older run may hold them
         found = sorted(folder.glob("*.html")) if student in graded else []
         if found:
             pages[student] = found
@@ -185,7 +191,7 @@ def canvas_file(student: str, record: LmsHandIn | None, page: Path) -> str | Non
 def zip_layout(lms: str | None, student: str, record: LmsHandIn | None, page: Path) -> tuple[str, str | None]:
     """(name in the zip, why the LMS will not match it or None) for one feedback page."""
     if lms == MOODLE:
-        folder = moodle_folder(student, record)
+        folder = moodle_folder((record.lms_id if record else None) or student, record)
         if folder is None:
             return f"{UNMATCHED}/{student}/{page.name}", (f"the page is in {UNMATCHED}/ of the zip: the id is not a "
                                                           "Moodle participant id; upload it by hand")
@@ -224,3 +230,27 @@ def pack(course: Course, assignment: str, feedback: Feedback, dest: Path) -> tup
                     problems[student] = problem
     write_atomically(dest, buffer.getvalue())
     return lms, problems
+
+
+def feedback_command(course: Course, assignment: str, students: list[str], zip_path: Path | None = None,
+                     show_hidden_tests: bool = False, show_flags: bool = False) -> bool:
+    """`autograder feedback`: the pages, the zip when asked for, and what a person reads of them (stdout;
+    stderr for each student a person must see to). True when there is such a student."""
+    made = generate(course, assignment, students, show_hidden_tests, show_flags)
+    give_to_course_owner(course.root / "feedback", course.root)
+    shown = [what for what, asked in (("hidden tests' source", show_hidden_tests),
+                                      ("the grader's flags", show_flags)) if asked]
+    print(f"feedback pages of {len(made.pages)} students written to {course.path('feedback', '*', assignment)}"
+          + (f"; it shows {' and '.join(shown)}" if shown else ""))
+    if made.nbgrader_failed:
+        print(f"autograder: {made.nbgrader_failed}", file=sys.stderr)
+    problems = made.missing
+    if zip_path is not None:
+        lms, problems = pack(course, assignment, made, zip_path)
+        give_to_course_owner(zip_path, course.root)
+        print(f"{sum(map(len, made.pages.values()))} pages packed in {zip_path}, for {LAYOUTS[lms]}")
+    names = {s: r.full_name for s, r in read_roster(course.root, assignment).items() if r.full_name}
+    for student, why in sorted(problems.items()):
+        who = f"{student} ({names[student]})" if student in names else student
+        print(f"autograder: {who}: {why}", file=sys.stderr)
+    return bool(problems)

@@ -4,8 +4,13 @@ worksheet. Not the default CSV (`export.py`), not feedback files (`feedback --zi
 
 Totals are nbgrader's (`record.submission_totals`: a person's score wins, the late penalty comes
 off). A student is put in the file under the LMS's own id, which `collect` recorded in
-``collected/<assignment>/roster.json``; anyone who cannot be put there, or whose total is not
-final, is named in `LmsFile.warnings`, and the LMS keeps what it already has for them.
+``collected/<assignment>/roster.json``, and only with a final total. Anyone left out (no LMS id, a
+total not final, not graded) is named in `LmsFile.warnings`; neither importer touches a student
+who is not in the file, so the LMS keeps what it already has for them.
+
+A name cell that starts with "=", "+", "-", "@", a tab or a carriage return gets a leading "'", so
+that a spreadsheet opening the file shows it as text rather than running it as a formula. Neither
+importer reads the name to find the student (Canvas: the ID column first; Moodle: Identifier only).
 
 Checked against the importers' source (the facts it relies on, in our words):
 
@@ -16,7 +21,8 @@ Canvas, instructure/canvas-lms ``lib/gradebook_importer.rb`` (GradebookImporter)
     matched anywhere in the header) is not an assignment; an assignment header "Name (123)" is
     matched by id 123 (``Assignment.title_and_id``), otherwise by title, otherwise it is a new assignment;
   - a row whose first cell contains "Points Possible" gives new assignments their points;
-  - a student row is matched by the Canvas user id in cell 1 (``to_i``), then SIS ids, then name;
+  - a student row is matched by the Canvas user id in cell 1 (``to_i``), then SIS ids, then name
+    (the name only where no id matches);
   - fields go through ``decimal_comma_to_period``; ``;`` or ``,`` is chosen from the first three lines.
   ``ui/features/gradebook_uploads/jquery/process_gradebook_upload.js`` posts every cell that differs
   from Canvas's grade, a blank one as "no grade": a blank cell removes a grade Canvas already has.
@@ -33,8 +39,10 @@ Moodle, moodle/moodle ``mod/assign/feedback/offline/importgradeslib.php`` and ``
     so is one above the assignment's maximum; a record Moodle changed more than 60 s after
     ``strtotime(Last modified (grade))`` is skipped unless "Allow updating records that have been
     modified more recently in Moodle than in the spreadsheet" is ticked;
-  - a feedback cell that differs from Moodle's text replaces it, an empty one included, so every row
-    here has a comment;
+  - a feedback cell that differs from Moodle's text replaces it, an empty one included, and it is
+    written even where the grade is skipped: so a row is here only with a final grade and its comment,
+    and a student awaiting a person is left out (an instructor's comment in Moodle stays);
+  - only the rows in the file are read: a participant not in it is left as Moodle has them;
   - ``lib/csvlib.class.php`` (csv_import_reader) drops a UTF-8 BOM, reads with PHP's fgetcsv, whose
     escape character is a backslash, and refuses a row whose column count differs from the header.
   Header strings: ``mod/assign/lang/en/assign.php`` ("Maximum Grade": the later of its two
@@ -59,6 +67,7 @@ from ..files import write_atomically
 from ..outcome import Totals
 from ..pipeline.record import submission_totals
 from ..roster import CANVAS, MOODLE, LmsHandIn, read_roster, roster_path
+from .students import display_name, is_final
 
 FORMATS = (CANVAS, MOODLE)
 
@@ -67,6 +76,8 @@ CANVAS_POINTS_ROW = "Points Possible"
 CANVAS_NOT_ASSIGNMENTS = ("Current Score", "Current Points", "Current Grade", "Final Score", "Final Points",
                           "Final Grade", "Override Score", "Override Grade", "Override Status")
 CANVAS_RESERVED = (*CANVAS_STUDENT_COLUMNS, "LastName", "FirstName", "Integration ID", "Root Account")
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
 
 MOODLE_PARTICIPANT = "Participant "
 MOODLE_COLUMNS = ("Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (submission)",
@@ -83,7 +94,7 @@ class Graded:
 
     @property
     def final(self) -> bool:
-        return self.totals.score is not None and not self.totals.awaiting
+        return is_final(self.totals.score, self.totals.awaiting)
 
 
 @dataclass(frozen=True)
@@ -126,19 +137,21 @@ def export_for_lms(course: Course, assignment: str, lms: str, *, column: str | N
     graded, max_score = _graded(course, assignment, records)
     placed = sorted((g for g in graded.values() if _lms_id(records.get(g.student))),
                     key=lambda g: (g.name.casefold(), g.student))
-    warnings = _warnings(assignment, label, lms, graded, records)
+    warnings = _warnings(assignment, label, graded, records)
     stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    # final totals only: Canvas reads a blank cell as "remove the grade", Moodle writes a row's comment
+    # over its own even when it skips the row's empty grade
+    rows = [g for g in placed if g.final]
     if lms == CANVAS:
-        rows = [g for g in placed if g.final]  # a blank cell would remove what Canvas has
         text = _canvas_csv(column, rows, out_of if out_of is not None else max_score, out_of)
     else:
-        rows = placed
         text = _moodle_worksheet(rows, records, out_of, stamp)
     return LmsFile(text, len(rows), warnings)
 
 
-def save(result: LmsFile, path: Path) -> None:
-    write_atomically(path, result.text.encode("utf-8"))
+def save(text: str, path: Path) -> None:
+    """UTF-8 without a byte-order mark (both importers read that), written whole or not at all."""
+    write_atomically(path, text.encode("utf-8"))
 
 
 def _graded(course: Course, assignment: str,
@@ -148,23 +161,24 @@ def _graded(course: Course, assignment: str,
         found, chosen = {}, gb.find_assignment(assignment)
         for submission in chosen.submissions:
             student = submission.student
-            name = " ".join(part for part in (student.first_name, student.last_name) if part)
             record = records.get(student.id)
-            name = name or (record.full_name if record and record.full_name else student.id)
-            found[student.id] = Graded(student.id, name, submission_totals(submission))
+            name = display_name(student.first_name, student.last_name, record.full_name if record else None)
+            found[student.id] = Graded(student.id, name or student.id, submission_totals(submission))
         return found, chosen.max_score
 
 
 def _lms_id(record: LmsHandIn | None) -> str | None:
-    """The LMS's user id (Canvas) or participant id (Moodle): a number, or None."""
-    return record.student if record and record.student.isdigit() else None
+    """The LMS's user id (Canvas) or participant id in this assignment (Moodle): a number, or None. With
+    `collect --student-ids email` the student id is an address and the roster keeps the LMS's as lms_id."""
+    lms_id = (record.lms_id or record.student) if record else None
+    return lms_id if lms_id and lms_id.isdigit() else None
 
 
 def _who(name: str, student: str) -> str:
     return student if name == student else f"{name} ({student})"
 
 
-def _warnings(assignment: str, label: str, lms: str, graded: dict[str, Graded],
+def _warnings(assignment: str, label: str, graded: dict[str, Graded],
               records: dict[str, LmsHandIn]) -> list[str]:
     lines = []
     for g in sorted(graded.values(), key=lambda g: (g.name.casefold(), g.student)):
@@ -173,18 +187,17 @@ def _warnings(assignment: str, label: str, lms: str, graded: dict[str, Graded],
                          f"{label} id for this student (collected from a folder or another LMS); "
                          f"collect the {label} download, or enter the grade in {label} by hand")
         elif not g.final:
-            where = "left out" if lms == CANVAS else "grade left empty"
             cells = g.totals.awaiting
             waiting = (f"{cells} {'cell awaits' if cells == 1 else 'cells await'} a person in formgrader"
                        if cells else "its total is not final")
-            lines.append(f"  {_who(g.name, g.student)}: {where}, {waiting}; grade them, then export again")
+            lines.append(f"  {_who(g.name, g.student)}: left out, {waiting}; grade them, then export again")
     for student in sorted(set(records) - set(graded)):
         record = records[student]
         lines.append(f"  {_who(record.full_name or student, student)}: left out, collected but not graded; "
                      f"run: autograder grade {assignment} --student {student}")
     if lines:
-        count = "1 student has" if len(lines) == 1 else f"{len(lines)} students have"
-        lines.insert(0, f"autograder: {count} no grade in the file (exit status 3); "
+        count = "1 student is" if len(lines) == 1 else f"{len(lines)} students are"
+        lines.insert(0, f"autograder: {count} not in the file (exit status 3); "
                         f"{label} keeps what it has for them:")
     return lines
 
@@ -208,6 +221,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _as_text(name: str) -> str:
+    """A name a spreadsheet shows as it is, never runs as a formula (see the module's docstring)."""
+    return f"'{name}" if name.startswith(FORMULA_STARTS) else name
+
+
 def _canvas_csv(column: str, rows: list[Graded], points: float, out_of: float | None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -215,7 +233,7 @@ def _canvas_csv(column: str, rows: list[Graded], points: float, out_of: float | 
     writer.writerow([CANVAS_POINTS_ROW, "", "", "", "", _points(points)])
     for g in rows:
         # a name containing the marker would make Canvas take the row for the points row
-        name = g.student if CANVAS_POINTS_ROW in g.name else _one_line(g.name)
+        name = g.student if CANVAS_POINTS_ROW in g.name else _as_text(_one_line(g.name))
         writer.writerow([name, g.student, "", "", "", _points(_scaled(g.totals.score, g.totals, out_of))])
     return out.getvalue()
 
@@ -228,8 +246,6 @@ def _moodle_safe(text: str) -> str:
 
 
 def _moodle_comment(g: Graded) -> str:
-    if not g.final:
-        return "Not graded yet: part of this hand-in is waiting for a person to grade it."
     t = g.totals
     penalty = f", after a late penalty of {_points(t.late_penalty)}" if t.late_penalty else ""
     return f"Total: {_points(t.score)} of {_points(t.max_score)} points{penalty}."
@@ -242,11 +258,11 @@ def _moodle_worksheet(rows: list[Graded], records: dict[str, LmsHandIn], out_of:
     writer.writerow(MOODLE_COLUMNS)
     for g in rows:
         t = g.totals
-        grade = _points(_scaled(t.score, t, out_of)) if g.final else ""
+        grade = _points(_scaled(t.score, t, out_of))
         most = _points(out_of if out_of is not None else t.max_score)
         submitted = records[g.student].submitted_at or ""
+        name = _as_text(_moodle_safe(records[g.student].full_name or g.name))
         # Last modified (grade) is now: Moodle keeps a grade someone changes there after this export
-        writer.writerow([_moodle_safe(cell) for cell in (
-            f"{MOODLE_PARTICIPANT}{g.student}", records[g.student].full_name or g.name, grade, most,
-            submitted, stamp, _moodle_comment(g))])
+        writer.writerow([f"{MOODLE_PARTICIPANT}{_lms_id(records[g.student])}", name, *(_moodle_safe(cell) for cell in (
+            grade, most, submitted, stamp, _moodle_comment(g)))])
     return out.getvalue()

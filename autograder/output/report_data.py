@@ -18,6 +18,7 @@ from ..cells import grade_id
 from ..coursedir import Course, CourseError
 from ..pipeline.record import read_report, submission_totals
 from ..roster import read_roster
+from .students import display_name, is_final
 
 TOP_MESSAGES = 3  # failure messages shown per cell
 MESSAGE_CHARS = 200  # a message longer than this is cut: the page is a summary, formgrader has the rest
@@ -61,8 +62,7 @@ class StudentRow:
 
     @property
     def final(self) -> bool:
-        """A total that is a grade: nothing in it awaits a person (a pending cell counts 0 until graded)."""
-        return self.score is not None and not self.awaiting
+        return is_final(self.score, len(self.awaiting))
 
     @property
     def label(self) -> str:
@@ -147,21 +147,15 @@ def _roster_names(course: Course, assignment: str, notes: list[str]) -> dict[str
     except ValueError as error:  # names are a help, not a reason to withhold the page
         notes.append(f"Names from the LMS download are not shown: {error}")
         return {}
-    return {student: record.full_name.strip() for student, record in roster.items()
-            if record.full_name and record.full_name.strip()}
-
-
-def _name(student, roster_names: dict[str, str]) -> str | None:
-    """The gradebook's first and last name (formgrader shows those), else the LMS download's full name."""
-    own = " ".join(part.strip() for part in (student.first_name, student.last_name) if part and part.strip())
-    return own or roster_names.get(student.id)
+    return {student: record.full_name for student, record in roster.items() if record.full_name}
 
 
 def _student_row(course: Course, submission, grades: dict, roster_names: dict[str, str]) -> StudentRow:
     student = submission.student.id
     record = read_report(course.path("autograded", student, submission.assignment.name))
     row = StudentRow(student, submission_totals(submission).score, submission.max_score,
-                     name=_name(submission.student, roster_names),
+                     name=display_name(submission.student.first_name, submission.student.last_name,
+                                       roster_names.get(student)),
                      awaiting=sorted(f"{nb}/{gid}" for (nb, gid), g in grades.items() if g.needs_manual_grade))
     if record is not None:
         row.repairs, row.flags, row.failures = _record_reasons(record)
