@@ -121,7 +121,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
         raise CourseError(f"no release notebooks for {args.assignment!r} in {course.root / 'release'}: "
                           f"generate them with `nbgrader generate_assignment {args.assignment}` first")
     report = collect.collect(course.root, args.assignment, Path(args.path), sorted(templates), templates,
-                             zone=zone, worksheet=Path(args.worksheet) if args.worksheet else None)
+                             zone=zone, worksheet=Path(args.worksheet) if args.worksheet else None,
+                             student_ids=args.student_ids,
+                             gradebook=lambda: collect.gradebook_emails(course.db_url, course.dirs.course_id))
     for placed in report.placed:
         give_to_course_owner(placed.dest.parent, course.root)
     if report.records:
@@ -188,71 +190,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .output import feedback
-    from .roster import read_roster
+    from .output.feedback import feedback_command
 
-    course = _course(args)
-    made = feedback.generate(course, args.assignment, args.student, args.show_hidden_tests, args.show_flags)
-    give_to_course_owner(course.root / "feedback", course.root)
-    shown = [what for what, asked in (("hidden tests' source", args.show_hidden_tests),
-                                      ("the grader's flags", args.show_flags)) if asked]
-    print(f"feedback pages of {len(made.pages)} students written to {course.path('feedback', '*', args.assignment)}"
-          + (f"; it shows {' and '.join(shown)}" if shown else ""))
-    if made.nbgrader_failed:
-        print(f"autograder: {made.nbgrader_failed}", file=sys.stderr)
-    problems = made.missing
-    if args.zip:
-        dest = Path(args.zip)
-        lms, problems = feedback.pack(course, args.assignment, made, dest)
-        give_to_course_owner(dest, course.root)
-        print(f"{sum(map(len, made.pages.values()))} pages packed in {dest}, for {feedback.LAYOUTS[lms]}")
-    names = {s: r.full_name for s, r in read_roster(course.root, args.assignment).items() if r.full_name}
-    for student, why in sorted(problems.items()):
-        who = f"{student} ({names[student]})" if student in names else student
-        print(f"autograder: {who}: {why}", file=sys.stderr)
-    return GRADED_BUT_FOR_A_PERSON if problems else 0
+    someone_needs_a_person = feedback_command(_course(args), args.assignment, args.student,
+                                              Path(args.zip) if args.zip else None,
+                                              args.show_hidden_tests, args.show_flags)
+    return GRADED_BUT_FOR_A_PERSON if someone_needs_a_person else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .output import lms_export
-
-    course = _course(args)
-    lms_only = [name for name, value in (("--canvas-column", args.canvas_column), ("--out-of", args.out_of))
-                if value is not None]
-    if args.format == "csv" and lms_only:
-        raise ValueError(f"{lms_only[0]} is for --format canvas or moodle; the CSV keeps nbgrader's points")
-    if args.canvas_column is not None and args.format != "canvas":
-        raise ValueError("--canvas-column names the column of Canvas's import file: use it with --format canvas")
-    if args.format != "csv" and len(args.assignment) != 1:
-        given = ", ".join(args.assignment) or "none"
-        raise ValueError(f"--format {args.format} takes exactly one assignment, as the LMS imports one "
-                         f"assignment's grades at a time (given: {given}); run it once per assignment")
-    for assignment in args.assignment:
-        course.check_assignment(assignment)
-    if args.format == "csv":
-        output = args.output or "grades.csv"
-        text = export.export_csv(course, args.assignment or None)
-        if output == "-":
-            sys.stdout.write(text)
-        else:
-            Path(output).write_text(text)
-            give_to_course_owner(Path(output), course.root)
-            print(f"{len(text.splitlines()) - 1} rows written to {output}")
-        return 0
-    assignment = args.assignment[0]
-    result = lms_export.export_for_lms(course, assignment, args.format, column=args.canvas_column,
-                                       out_of=args.out_of)
-    output = args.output or f"{assignment}-{args.format}.csv"
-    if output == "-":
-        sys.stdout.write(result.text)
-    else:
-        lms_export.save(result, Path(output))
-        give_to_course_owner(Path(output), course.root)
-        kind = "Canvas gradebook import" if args.format == "canvas" else "Moodle grading worksheet"
-        print(f"{result.rows} students written to {output} ({kind})")
-    for line in result.warnings:
-        print(line, file=sys.stderr)
-    return GRADED_BUT_FOR_A_PERSON if result.warnings else 0
+    someone_has_no_grade = export.export_command(_course(args), args.assignment, args.format, args.output,
+                                                 args.canvas_column, args.out_of)
+    return GRADED_BUT_FOR_A_PERSON if someone_has_no_grade else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -300,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", metavar="ZONE",
                    help="IANA time zone the download's zip times and the worksheet's times are in: the zone of the "
                         "LMS user who downloaded them (Moodle: their profile's Timezone) (default: this machine's)")
+    p.add_argument("--student-ids", choices=collect.STUDENT_ID_CHOICES, default=collect.PARTICIPANT_IDS,
+                   help="Moodle only: the nbgrader student id of each hand-in. participant (default): Moodle's "
+                        "participant id, which is this assignment's own, so one person is a different student in "
+                        "each assignment; email: one id per person, from the worksheet's e-mail address (the "
+                        "gradebook student with that address, else the address), with --worksheet")
     p.set_defaults(run=cmd_collect)
 
     p = sub.add_parser("grade", parents=[course], help="repair, run in the sandbox, score and record hand-ins")
@@ -330,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zip", metavar="FILE", help="also pack the pages in FILE, laid out as the LMS of the "
                    "collected download takes them back (Moodle's folders, Canvas's file names)")
     p.add_argument("--show-hidden-tests", action="store_true",
-                   help="show the hidden tests' source and failing checks' tracebacks (default: messages only)")
+                   help="show the hidden tests' source, what their cells displayed and failing checks' "
+                        "tracebacks (default: messages only)")
     p.add_argument("--show-flags", action="store_true",
                    help="show why the grader sent work to a person (default: one neutral sentence)")
     p.set_defaults(run=cmd_feedback)
@@ -338,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[course], help="grades: our CSV, or the file Canvas or Moodle imports")
     p.add_argument("assignment", nargs="*", help="default: every assignment in the gradebook (csv only; "
                    "canvas and moodle take exactly one)")
-    p.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+    p.add_argument("--format", choices=export.FORMATS, default="csv",
                    help="csv: a row per student and assignment (default); canvas: Canvas's gradebook import "
                         "CSV; moodle: Moodle's offline grading worksheet")
     p.add_argument("--output", help="file to write, or - for standard output (default: grades.csv; "

@@ -31,7 +31,9 @@ MOODLE, CANVAS = "moodle", "canvas"
 class LmsHandIn:
     """One student's hand-in of one assignment, as the download gave it."""
 
-    student: str  # the nbgrader student id: the LMS's user id (Moodle participant id, Canvas user id)
+    # the nbgrader student id: the LMS's user id (Moodle participant id, Canvas user id), or with
+    # `collect --student-ids email` one id per person from Moodle's worksheet (then `lms_id` is the participant id)
+    student: str
     lms: str | None = None  # MOODLE, CANVAS, or None for a folder or zip of <student>/... files
     # Moodle: "Amelia Hart" (from the folder; under anonymous submissions, from the worksheet if given);
     # Canvas: its name slug, "hartamelia"
@@ -56,6 +58,10 @@ class LmsHandIn:
     # says nothing of lateness. None for folders and other zips, whose file times anyone may have set.
     zip_time: str | None = None
     email: str | None = None  # Moodle: the grading worksheet's "Email address" (`collect --worksheet`)
+    # the LMS's id for this hand-in when it is not the student id: Moodle's participant id in THIS assignment
+    # (`collect --student-ids email`); grades and feedback go back to Moodle under it. Last, so that older
+    # roster.json files still load.
+    lms_id: str | None = None
 
     @property
     def submitted(self) -> datetime | None:

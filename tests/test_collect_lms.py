@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from autograder.collect import CollectError, collect, format_report
+from autograder.collect import CollectError, collect, format_report, gradebook_emails
 from autograder.collect.worksheet import moodle_time, read_worksheet
 from autograder.coursedir import open_course
 from autograder.roster import CANVAS, MOODLE, read_roster
@@ -691,3 +691,218 @@ def test_the_command_takes_the_worksheet_in_the_zone_given(tmp_path, course, mon
         people = {s.id: (s.first_name, s.last_name, s.email) for s in gb.students}
     assert people["418203"] == ("Chloé", "Martin", "chloé@example.edu")  # anonymous in the zip: the worksheet's
     assert people["418201"] == ("Amelia", "Hart", "a.hart@uni.example")  # an address already there stays
+
+
+# --- one student id per person: --student-ids email ------------------------------------------------------
+# Moodle's participant id is one assignment's (mod/assign/locallib.php, get_uniqueid_for_user_static: a row
+# of assign_user_mapping per assignment and user), so the same person comes with another id in each download.
+
+SECOND = "second"  # another assignment of the course, with the same notebook
+AMELIA_2 = "Amelia Hart_52017_assignsubmission_file_"  # Amelia in the second assignment
+OMAR_2 = "Omar Haddad_52018_assignsubmission_file_"
+PARTICIPANT_HINT_START = "Student ids: Moodle's participant ids, which belong to this assignment alone"
+
+
+def with_email(row: list[str], email: str) -> list[str]:
+    return [*row[:2], email, *row[3:]]
+
+
+def pair_downloads(tmp_path: Path, first: tuple[str, str], second: tuple[str, str], emails: tuple[str, str],
+                   name: str) -> tuple[Path, Path]:
+    """A zip of Amelia's and Omar's hand-ins under the participant ids given, and its worksheet."""
+    download = lms_zip(tmp_path / f"{name}.zip", [(f"{first[0]}/{A}.ipynb", MADE, NEW),
+                                                   (f"{second[0]}/{A}.ipynb", MADE, OLD)])
+    sheet = worksheet(tmp_path / f"{name}.csv", [
+        with_email(moodle_row(first[1], "Amelia Hart", "Sunday, 1 March 2026, 11:40 AM"), emails[0]),
+        with_email(moodle_row(second[1], "Omar Haddad", "Monday, 2 March 2026, 9:05 AM"), emails[1]),
+    ])
+    return download, sheet
+
+
+def by_email(course: Path, assignment: str, download: Path, sheet: Path | None, known=None, **options):
+    return collect(course, assignment, download, [A], now=options.pop("now", NOW), zone=BERLIN, worksheet=sheet,
+                   student_ids="email", gradebook=lambda: known or {}, **options)
+
+
+def test_one_person_in_two_assignments_is_one_student_by_email(tmp_path, course):
+    first = pair_downloads(tmp_path, (AMELIA, "418201"), (OMAR, "418202"),
+                           ("A.Hart@Uni.Example", "omar@example.edu"), "first")
+    second = pair_downloads(tmp_path, (AMELIA_2, "52017"), (OMAR_2, "52018"),
+                            ("a.hart@uni.example", "Omar@Example.edu"), "second")
+    report = by_email(course, A, *first)
+    by_email(course, SECOND, *second)
+    # one folder per person, with both assignments in it: formgrader and the CSV list each of them once
+    assert set(files(course / "submitted")) == {
+        f"{student}/{assignment}/{name}" for student in ("a.hart@uni.example", "omar@example.edu")
+        for assignment in (A, SECOND) for name in (f"{A}.ipynb", "timestamp.txt")}
+    # each assignment's participant id is kept for the way back, with the folder Moodle named
+    one, two = read_roster(course, A), read_roster(course, SECOND)
+    assert {s: (r.lms_id, r.folder, r.email) for s, r in one.items()} == {
+        "a.hart@uni.example": ("418201", AMELIA, "A.Hart@Uni.Example"),
+        "omar@example.edu": ("418202", OMAR, "omar@example.edu")}
+    assert {s: r.lms_id for s, r in two.items()} == {"a.hart@uni.example": "52017", "omar@example.edu": "52018"}
+    # the worksheet's rows are found by participant id: each hand-in got its own time
+    assert parse_utc(stamp(course, "omar@example.edu").read_text()) == datetime(2026, 3, 2, 8, 5)
+    assert one["a.hart@uni.example"].submitted == datetime(2026, 3, 1, 10, 40, tzinfo=timezone.utc)
+    assert not report.warnings and not report.problems
+    text = format_report(report)
+    assert "a.hart@uni.example (Participant 418201)  Amelia Hart, Moodle, handed in 2026-03-01 10:40:00 UTC" in text
+    assert "omar@example.edu (Participant 418202)" in text and PARTICIPANT_HINT_START not in text
+
+
+def test_a_gradebook_student_with_the_address_keeps_their_id(tmp_path, course):
+    download, sheet = pair_downloads(tmp_path, (AMELIA, "418201"), (OMAR, "418202"),
+                                     ("a.hart@uni.example", "omar@example.edu"), "first")
+    known = {"s1234567": "A.HART@uni.example ", "s7654321": None, "s0000001": "someone@else.example"}
+    report = by_email(course, A, download, sheet, known)
+    assert sorted(read_roster(course, A)) == ["omar@example.edu", "s1234567"]
+    assert read_roster(course, A)["s1234567"].lms_id == "418201"
+    assert {p.student for p in report.placed} == {"s1234567", "omar@example.edu"}
+    assert "s1234567 (Participant 418201)" in format_report(report)
+
+
+def test_the_same_assignment_collected_again_by_email_stays_one_student(tmp_path, course):
+    older = lms_zip(tmp_path / "moodle-1.zip", [(f"{AMELIA}/{A}.ipynb", MADE, OLD)])
+    newer = lms_zip(tmp_path / "moodle-2.zip", [(f"{AMELIA}/{A}.ipynb", MADE, NEW)])
+    first = worksheet(tmp_path / "worksheet-1.csv", [moodle_row("418201", "Amelia Hart", "Sunday, 1 March 2026, 11:40 AM")])
+    second = worksheet(tmp_path / "worksheet-2.csv", [moodle_row("418201", "Amelia Hart", "Tuesday, 3 March 2026, 8:00 AM")])
+    by_email(course, A, older, first)
+    report = by_email(course, A, newer, second, now=datetime(2026, 3, 11, tzinfo=timezone.utc))
+    [placed] = report.placed
+    assert placed.student == "amelia@example.edu" and "replaced an earlier hand-in" in placed.note
+    assert files(course / "submitted") == {f"amelia@example.edu/{A}/{A}.ipynb": NEW,
+                                           f"amelia@example.edu/{A}/timestamp.txt": b"2026-03-03 07:00:00.000000 UTC"}
+    assert (course / "collected" / A / "replaced" / "amelia@example.edu").is_dir()
+    # a mended hand-in in a plain folder keeps the student's participant id for the way back
+    fix = tmp_path / "fix" / "amelia@example.edu"
+    fix.mkdir(parents=True)
+    (fix / f"{A}.ipynb").write_bytes(notebook("x = 'mended'"))
+    gather(course, fix.parent, now=datetime(2026, 3, 12, tzinfo=timezone.utc))
+    record = read_roster(course, A)["amelia@example.edu"]
+    assert (record.lms, record.lms_id, record.folder) == (MOODLE, "418201", AMELIA)
+
+
+def refused(course: Path, *args, **options) -> str:
+    with pytest.raises(CollectError) as error:
+        by_email(course, A, *args, **options)
+    assert not (course / "submitted").exists() and not (course / "collected").exists()  # nothing written
+    return str(error.value)
+
+
+def test_email_ids_need_a_worksheet_with_addresses(tmp_path, course):
+    download = class_zip(tmp_path / "moodle.zip")
+    assert "give the assignment's worksheet with --worksheet WORKSHEET.csv" in refused(course, download, None)
+    hidden = tmp_path / "hidden.csv"  # anonymous submissions, or a site that shows no identity fields
+    columns = [c for c in WORKSHEET_HEADER if c != "Email address"]
+    hidden.write_text(",".join(columns) + "\nParticipant 418201,Amelia Hart,Submitted for grading,,6.00,Yes,"
+                                          "\"Sunday, 1 March 2026, 11:40 AM\",-,\n")
+    message = refused(course, download, hidden)
+    assert "has no 'Email address' column" in message and "Show user identity" in message
+    assert "anonymous submissions" in message and "collect without --student-ids email" in message
+
+
+@pytest.mark.parametrize(("emails", "why"), [
+    (("amelia@example.edu", "Amelia@Example.EDU"), ("Participant 418202 (Omar Haddad, line 3) has the same address "
+                                                    "(Amelia@Example.EDU) as Participant 418201 (Amelia Hart, line 2)")),
+    (("amelia@example.edu", ""), "Participant 418202 (Omar Haddad, line 3) has no e-mail address"),
+    (("amelia@example.edu", "o'neil@example.edu"), "\"o'neil@example.edu\" is not usable as a student id"),
+])
+def test_addresses_that_cannot_tell_a_student_are_refused(tmp_path, course, emails, why):
+    download, sheet = pair_downloads(tmp_path, (AMELIA, "418201"), (OMAR, "418202"), emails, "first")
+    message = refused(course, download, sheet)
+    assert why in message and "nothing was collected" in message
+
+
+def test_a_hand_in_without_a_row_or_sharing_an_id_is_refused(tmp_path, course):
+    download = lms_zip(tmp_path / "moodle.zip", [(f"{AMELIA}/{A}.ipynb", MADE, NEW),
+                                                 ("Tomás Ortiz_418209_assignsubmission_file_/tiny.ipynb", MADE, NEW)])
+    sheet = worksheet(tmp_path / "worksheet.csv", [moodle_row("418201", "Amelia Hart", "-")])
+    assert "Participant 418209 handed in, but the worksheet has no row for them" in refused(course, download, sheet)
+    # a plain folder in the download named like a participant's address
+    plain = lms_zip(tmp_path / "mixed.zip", [(f"{AMELIA}/{A}.ipynb", MADE, NEW),
+                                             (f"amelia@example.edu/{A}.ipynb", MADE, OLD)])
+    assert (f"Participant 418201 and amelia@example.edu/{A}.ipynb would share the student id amelia@example.edu"
+            in refused(course, plain, sheet))
+
+
+def test_the_gradebooks_addresses_must_tell_one_student(tmp_path, course):
+    download, sheet = pair_downloads(tmp_path, (AMELIA, "418201"), (OMAR, "418202"),
+                                     ("a.hart@uni.example", "omar@example.edu"), "first")
+    twice = {"s1": "a.hart@uni.example", "s2": "A.Hart@uni.example"}
+    assert "the gradebook has 2 students with the address a.hart@uni.example (s1, s2)" in refused(
+        course, download, sheet, twice)
+    taken = {"omar@example.edu": "omar.haddad@elsewhere.example"}  # that id is someone with another address
+    assert ("the gradebook's student omar@example.edu has another address (omar.haddad@elsewhere.example)"
+            in refused(course, download, sheet, taken))
+
+
+def test_an_assignment_keeps_one_kind_of_id(tmp_path, course):
+    sheet = worksheet(tmp_path / "one.csv", [moodle_row("418201", "Amelia Hart", "Sunday, 1 March 2026, 11:40 AM")])
+    amelia = lms_zip(tmp_path / "amelia.zip", [(f"{AMELIA}/{A}.ipynb", MADE, NEW)])
+    gather(course, amelia, zone=BERLIN, worksheet=sheet)  # participant ids
+    before = files(course)
+    with pytest.raises(CollectError, match="Participant 418201 is student 418201 in collected/tiny/roster.json "
+                                           "\\(collected with --student-ids participant\\), and would now be "
+                                           "amelia@example.edu"):
+        by_email(course, A, amelia, sheet)
+    assert files(course) == before
+    # the other way round: by e-mail first, then a download collected without --student-ids email
+    other = tmp_path / "other"
+    (other / "release" / A).mkdir(parents=True)
+    by_email(other, A, amelia, sheet)
+    before = files(other)
+    with pytest.raises(CollectError, match="Participant 418201 is student amelia@example.edu in collected/tiny/"
+                                           "roster.json \\(collected with --student-ids email\\), and would now "
+                                           "be 418201"):
+        gather(other, class_zip(tmp_path / "moodle.zip"))
+    assert files(other) == before
+
+
+def test_participant_ids_stay_the_default_with_one_hint(tmp_path, course):
+    report = gather(course, class_zip(tmp_path / "moodle.zip"), zone=BERLIN,
+                    worksheet=class_worksheet(tmp_path / "worksheet.csv"))
+    roster = read_roster(course, A)
+    assert sorted(roster) == ["418201", "418202", "418203"]
+    assert all(r.lms_id is None for r in roster.values())
+    hints = [n for n in report.notes if n.startswith(PARTICIPANT_HINT_START)]
+    assert len(hints) == 1 and "\n" not in hints[0] and "--student-ids email" in hints[0]
+    text = format_report(report)
+    assert text.count("Student ids:") == 1 and "418201  Amelia Hart, Moodle" in text
+    canvas = lms_zip(tmp_path / "canvas.zip", [(f"lovelaceada_5001_90001_{A}.ipynb", MADE, NEW)])
+    assert "Student ids:" not in format_report(gather(course, canvas))  # Canvas's user ids are the course's
+
+
+def test_a_roster_written_before_lms_id_still_loads(tmp_path, course):
+    path = course / "collected" / A / "roster.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"assignment": A, "students": {"418201": {
+        "student": "418201", "lms": "moodle", "full_name": "Amelia Hart", "folder": AMELIA}}}))
+    record = read_roster(course, A)["418201"]
+    assert (record.lms_id, record.full_name) == (None, "Amelia Hart")
+
+
+def test_looking_for_addresses_makes_no_gradebook(course):
+    assert gradebook_emails(f"sqlite:///{course / 'gradebook.db'}", "default_course") == {}
+    assert not (course / "gradebook.db").exists()
+
+
+def test_the_command_by_email_with_a_class_list_in_the_gradebook(tmp_path, course, monkeypatch):
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    download, sheet = pair_downloads(tmp_path, (AMELIA, "418201"), (OMAR, "418202"),
+                                     ("A.Hart@uni.example", "omar@example.edu"), "first")
+    done = run(course, download, "--student-ids", "email", "--timezone", "Europe/Berlin")
+    assert done.returncode == 2, done.stdout + done.stderr  # no worksheet: refused
+    assert "--worksheet WORKSHEET.csv" in done.stderr and not (course / "submitted").exists()
+    assert not (course / "gradebook.db").exists()  # not even made, to look for addresses
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # the class list the instructor imported
+        gb.add_student("s1234567", first_name="Amelia", last_name="Hart", email="a.hart@uni.example")
+    done = run(course, download, "--worksheet", str(sheet), "--student-ids", "email", "--timezone", "Europe/Berlin")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "s1234567 (Participant 418201)" in done.stdout and "Student ids:" not in done.stdout
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["omar@example.edu", "s1234567"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        people = {s.id: (s.first_name, s.last_name, s.email, s.lms_user_id) for s in gb.students}
+    # a participant id is not the person's LMS id across the course: lms_user_id is left alone
+    assert people == {"s1234567": ("Amelia", "Hart", "a.hart@uni.example", None),
+                      "omar@example.edu": ("Omar", "Haddad", "omar@example.edu", None)}

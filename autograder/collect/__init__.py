@@ -20,14 +20,15 @@ This module is the stage itself; its steps live in the modules beside it:
 `archive` (what the download holds, within limits), `lms` (who handed in
 what), `names` and `content` (which notebook a file is), `place` (deciding),
 `handin_times` and `worksheet` (when each was handed in: Moodle's grading worksheet, Canvas's
-LATE), `newest` (against the course's hand-ins, and writing), `students` (names into the
-gradebook) and `report` (what the user is told).
+LATE), `identity` (which student id a Moodle hand-in gets: its participant id, or one id per
+person by e-mail address), `newest` (against the course's hand-ins, and writing), `students`
+(names into the gradebook) and `report` (what the user is told).
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
@@ -39,18 +40,22 @@ from ..roster import MOODLE as MOODLE_LMS
 from ..roster import read_roster, write_roster
 from .archive import Limits, list_download
 from .handin_times import times_notes, with_worksheet_identity, worksheet_times
+from .identity import CHOICES as STUDENT_ID_CHOICES
+from .identity import EMAIL as EMAIL_IDS
+from .identity import PARTICIPANT as PARTICIPANT_IDS
+from .identity import PARTICIPANT_HINT, by_email, check_choice, check_roster
 from .lms import CANVAS, MOODLE, SAFE_ID, HandIn, assign_students, strip_wrappers
 from .names import is_notebook_name, match_name, name_candidates, strip_notebook_suffix
 from .newest import Collect, settle
 from .place import decide, read_all, read_stamps
 from .report import CollectError, CollectReport, Placed, Unplaced, format_report, nothing_placed
-from .students import name_students
+from .students import gradebook_emails, name_students
 from .worksheet import Worksheet, read_worksheet
 
 __all__ = [
-    "CANVAS", "MOODLE", "CollectError", "CollectReport", "Limits", "Placed", "Unplaced", "collect",
-    "format_report", "is_notebook_name", "match_name", "name_candidates", "name_students", "nothing_placed",
-    "templates_from", "timezone_named",
+    "CANVAS", "EMAIL_IDS", "MOODLE", "PARTICIPANT_IDS", "STUDENT_ID_CHOICES", "CollectError", "CollectReport",
+    "Limits", "Placed", "Unplaced", "collect", "format_report", "gradebook_emails", "is_notebook_name",
+    "match_name", "name_candidates", "name_students", "nothing_placed", "templates_from", "timezone_named",
 ]
 
 
@@ -93,7 +98,8 @@ def _moodle_only(sheet: Worksheet, handins: list[HandIn], path: Path) -> None:
 def collect(course: Path, assignment: str, path: Path, notebook_names: list[str],
             templates: dict[str, nbformat.NotebookNode] | None = None,
             limits: Limits | None = None, zone: tzinfo | None = None,
-            now: datetime | None = None, worksheet: Path | None = None) -> CollectReport:
+            now: datetime | None = None, worksheet: Path | None = None, student_ids: str = PARTICIPANT_IDS,
+            gradebook: Callable[[], Mapping[str, str | None]] | None = None) -> CollectReport:
     """Place each notebook of an LMS download at submitted/<student>/<assignment>/<notebook>.ipynb,
     unless the course holds a newer hand-in of the student's, and record who handed it in.
 
@@ -102,7 +108,10 @@ def collect(course: Path, assignment: str, path: Path, notebook_names: list[str]
     what the download may unpack to (by default `Limits()`, which suits a class).
     `zone` is the one the zip's and the worksheet's times are read in (by default this machine's);
     `now` names the folders replaced hand-ins are kept in (by default, now). `worksheet` is Moodle's
-    grading worksheet of the assignment: the hand-ins' times (`worksheet`, `handin_times`)."""
+    grading worksheet of the assignment: the hand-ins' times (`worksheet`, `handin_times`). `student_ids`
+    is PARTICIPANT_IDS (Moodle's participant ids, this assignment's own) or EMAIL_IDS (one id per person, by
+    the worksheet's e-mail addresses: `identity`); `gradebook` reads the gradebook's students' ids and
+    addresses for EMAIL_IDS (`gradebook_emails`), only once everything else is found good."""
     if not SAFE_ID.fullmatch(assignment):
         raise CollectError(f"assignment name {assignment!r} is not a plain folder name")
     if not Path(course).is_dir():
@@ -112,6 +121,7 @@ def collect(course: Path, assignment: str, path: Path, notebook_names: list[str]
     known = {nb: by_stem[nb] for nb in notebooks if nb in by_stem}
     roster = read_roster(Path(course), assignment)  # a damaged roster stops here, before anything is written
     sheet = read_worksheet(Path(worksheet), zone) if worksheet else None  # so does a bad worksheet
+    check_choice(student_ids, sheet)  # and ids that cannot be taken the way asked
     run = Collect(Path(course), assignment, str(path), (now or datetime.now(timezone.utc)).astimezone(timezone.utc))
     report = CollectReport()
     with tempfile.TemporaryDirectory(prefix="autograder-collect-") as tmp, ExitStack() as stack:
@@ -119,6 +129,9 @@ def collect(course: Path, assignment: str, path: Path, notebook_names: list[str]
         handins, unplaced, stamps = assign_students(strip_wrappers(download.entries, notebooks), notebooks)
         if sheet:
             _moodle_only(sheet, handins, path)
+        if student_ids == EMAIL_IDS and sheet:
+            handins = by_email(handins, sheet, gradebook() if gradebook else {})
+        check_roster(handins, roster, assignment)
         times, unread_times = read_stamps(stamps, download)
         candidates, unreadable = read_all(handins, download)
         decisions, unmatched = decide(candidates, notebooks, known)
@@ -134,4 +147,6 @@ def collect(course: Path, assignment: str, path: Path, notebook_names: list[str]
         write_roster(Path(course), assignment, {**roster, **report.records})
     report.unplaced.sort(key=lambda u: (u.ignored, u.source))
     report.notes += times_notes(report.records, sheet)
+    if student_ids == PARTICIPANT_IDS and any(h.lms == MOODLE_LMS for h in handins):
+        report.notes.append(PARTICIPANT_HINT)
     return report

@@ -20,6 +20,7 @@ from datetime import datetime
 from ..roster import CANVAS, MOODLE, LmsHandIn
 from .lms import HandIn
 from .place import Decision
+from .report import student_shown
 from .worksheet import Worksheet
 
 MAX_IDS_LISTED = 20
@@ -64,28 +65,29 @@ def worksheet_times(sheet: Worksheet, handins: list[HandIn], decisions: list[Dec
         if d.candidate.handin.lms == MOODLE:
             decided.setdefault(d.candidate.handin.student, []).append(d)
     for student, mine in sorted(decided.items()):
-        row = sheet.rows.get(student)
+        participant = mine[0].candidate.handin.lms_id or student  # the worksheet's rows are by participant id
+        row, who = sheet.rows.get(participant), student_shown(student, mine[0].candidate.handin.lms_id)
         if row is None:
             timing.warnings.append(
-                f"{student}: the worksheet has no row for Participant {student}, so this hand-in has no time and "
+                f"{who}: the worksheet has no row for Participant {participant}, so this hand-in has no time and "
                 "nbgrader's late penalty cannot apply. Is the worksheet from the same assignment and group? "
                 "Download it again, or write timestamp.txt by hand")
         elif row.submitted is None:
             timing.warnings.append(
-                f"{student}: the worksheet shows no submission for Participant {student} (line {row.line}), yet "
+                f"{who}: the worksheet shows no submission for Participant {participant} (line {row.line}), yet "
                 "the download holds one: no hand-in time was taken. Download the zip and the worksheet again, "
                 "one right after the other")
         elif (made := _zip_made(mine)) and row.submitted > made:
             timing.warnings.append(
-                f"{student}: the worksheet says the submission was last changed {row.shown} (line {row.line}), "
+                f"{who}: the worksheet says the submission was last changed {row.shown} (line {row.line}), "
                 f"after the zip was made ({made:%Y-%m-%d %H:%M:%S} UTC), so the zip may hold an earlier version "
                 "and that time was not taken. Download the zip and the worksheet again, one right after the "
                 "other (or, if --timezone is not the zone Moodle's server writes zip times in, correct it)")
         else:
             timing.times[student] = row.submitted
             if row.note:
-                timing.notes.append(f"Participant {student}: {row.note}")
-    handed_in = {h.student for h in handins if h.lms == MOODLE}
+                timing.notes.append(f"Participant {participant}: {row.note}")
+    handed_in = {h.lms_id or h.student for h in handins if h.lms == MOODLE}
     absent = sorted((r for p, r in sheet.rows.items() if p not in handed_in), key=lambda r: r.line)
     timing.notes += [f"Participant {r.participant} ({r.full_name or 'no name'}): the worksheet says handed in "
                      f"{r.shown}, but this download holds no hand-in of theirs" for r in absent if r.submitted]
@@ -100,7 +102,7 @@ def with_worksheet_identity(records: dict[str, LmsHandIn], sheet: Worksheet) -> 
     its e-mail address where the record has none."""
     named = {}
     for student, record in records.items():
-        row = sheet.rows.get(student) if record.lms == MOODLE else None
+        row = sheet.rows.get(record.lms_id or student) if record.lms == MOODLE else None
         named[student] = replace(record, full_name=record.full_name or row.full_name,
                                  email=record.email or row.email) if row else record
     return named

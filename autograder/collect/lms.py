@@ -69,6 +69,7 @@ class HandIn:
     folder: str | None = None  # the LMS's prefix for the student, as the download spells it
     late: bool = False  # Canvas's LATE
     attachment: int | None = None  # Canvas's id of the file: higher is later
+    lms_id: str | None = None  # Moodle's participant id when `student` is another id (`identity`)
 
     def record(self, notebook: str) -> LmsHandIn:
         """What this one file tells of the hand-in, as the roster keeps it (no download or collect time)."""
@@ -78,7 +79,7 @@ class HandIn:
         canvas = self.lms == CANVAS_LMS
         return LmsHandIn(self.student, self.lms, self.full_name, self.folder, self.attachment,
                          canvas_copy_number(self.file_name, notebook) if canvas else None, self.late,
-                         files={notebook: self.file_name}, zip_time=zip_time)
+                         files={notebook: self.file_name}, zip_time=zip_time, lms_id=self.lms_id)
 
 
 def _lms_folder(name: str) -> tuple[str, re.Match[str]] | None:

@@ -194,7 +194,8 @@ class _Student:
         merged = replace(self.new, files={**kept, **self.new.files})
         if self.new.lms is None and old.lms:
             merged = replace(merged, lms=old.lms, full_name=old.full_name, folder=old.folder, email=old.email,
-                             submission_id=old.submission_id, resubmission=old.resubmission, late=old.late)
+                             submission_id=old.submission_id, resubmission=old.resubmission, late=old.late,
+                             lms_id=old.lms_id)
         if unchanged:  # the same bytes: when they were handed in, and which download held them, still hold
             merged = replace(merged, submitted_at=merged.submitted_at or old.submitted_at,
                              zip_time=merged.zip_time or old.zip_time)

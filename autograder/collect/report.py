@@ -58,6 +58,12 @@ class CollectError(ValueError):
     """The download as a whole cannot be collected; the message says what to do."""
 
 
+def student_shown(student: str, lms_id: str | None) -> str:
+    """The student id, with Moodle's participant id beside it when that is another: "a.hart@uni.example
+    (Participant 418201)"."""
+    return f"{student} (Participant {lms_id})" if lms_id and lms_id != student else student
+
+
 def describe(record: LmsHandIn) -> str:
     """One student's identity and time, as the download gave them."""
     parts = [record.full_name or "-"]
@@ -86,9 +92,10 @@ def format_report(report: CollectReport) -> str:
             lines.append(f"  {where}  <-  {p.source}" + (f"  ({p.note})" if p.note else ""))
     known = {s: r for s, r in report.records.items() if r.lms or r.submitted_at}  # a plain id says nothing more
     if known:
-        width = max(len(s) for s in known)
+        shown = {s: student_shown(s, r.lms_id) for s, r in known.items()}
+        width = max(map(len, shown.values()))
         lines += ["", "Students:"]
-        lines += [f"  {s:<{width}}  {describe(r)}" for s, r in sorted(known.items())]
+        lines += [f"  {shown[s]:<{width}}  {describe(r)}" for s, r in sorted(known.items())]
     late = {s: r for s, r in report.records.items() if r.lms == CANVAS and r.late and not r.submitted_at}
     if late:  # Canvas judged them late, and nothing here can act on it unless a person does
         lines += ["", f"Marked LATE by Canvas ({CANVAS_LATE}):"]

@@ -2,8 +2,10 @@
 gradebook, so that formgrader shows "Hart, Amelia" rather than "None, None".
 
 A name already in the gradebook is never overwritten: an instructor's imported
-class list (`nbgrader db student import`) knows better than a folder name. Only
-the gradebook's Student rows: the records themselves are `autograder.roster`'s.
+class list (`nbgrader db student import`) knows better than a folder name. Also read
+here: each gradebook student's e-mail address, which `collect --student-ids email` takes
+their id by (`identity`). Only the gradebook's Student rows: the records themselves are
+`autograder.roster`'s.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..nbgrader_cli import path_with_this_environment
 from ..roster import LmsHandIn
+from .report import CollectError
 
 
 @contextmanager
@@ -34,7 +40,7 @@ def _alembic_on_path() -> Iterator[None]:
 
 def name_students(db_url: str, course_id: str, records: dict[str, LmsHandIn]) -> list[str]:
     """Give each LMS student of `records` their first and last name, e-mail address (Moodle's worksheet) and
-    lms_user_id where the gradebook has none; the ids of the students changed. Hand-ins that came from no
+    lms_user_id (when the student id is the LMS's) where the gradebook has none; the ids of the students changed. Hand-ins that came from no
     LMS are left alone."""
     changed: list[str] = []
     if not any(record.lms for record in records.values()):
@@ -48,9 +54,34 @@ def name_students(db_url: str, course_id: str, records: dict[str, LmsHandIn]) ->
             except MissingEntry:
                 known = None
             first, last = record.names
-            wanted = {"first_name": first, "last_name": last, "email": record.email, "lms_user_id": student}
+            # the LMS's user id only where it is the student id: a Moodle participant id is one assignment's
+            lms_user_id = student if record.lms_id is None else None
+            wanted = {"first_name": first, "last_name": last, "email": record.email, "lms_user_id": lms_user_id}
             fields = {k: v for k, v in wanted.items() if v is not None and not (known and getattr(known, k))}
             if fields or known is None:
                 gb.update_or_create_student(student, **fields)
                 changed.append(student)
     return changed
+
+
+def _no_gradebook_yet(db_url: str) -> bool:
+    """A SQLite gradebook whose file does not exist: opening it would make one."""
+    try:
+        url = make_url(db_url)
+    except ArgumentError:
+        return False  # Gradebook says what is wrong with it
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).exists()
+
+
+def gradebook_emails(db_url: str, course_id: str) -> dict[str, str | None]:
+    """Each gradebook student's id and e-mail address; empty when the course has no gradebook yet (none is
+    made just to look). CollectError when the gradebook cannot be read: nothing is collected then."""
+    if _no_gradebook_yet(db_url):
+        return {}
+    try:
+        with _alembic_on_path(), Gradebook(db_url, course_id) as gb:
+            return {student.id: student.email for student in gb.students}
+    except (SQLAlchemyError, OSError) as error:
+        raise CollectError(f"the gradebook ({db_url}) cannot be read ({error}), and --student-ids email takes "
+                           "the ids of students it knows by their e-mail address: nothing was collected") from None

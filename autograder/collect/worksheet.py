@@ -76,6 +76,7 @@ class Worksheet:
     path: Path
     zone: str  # the zone its times were read in, in words
     rows: dict[str, Row] = field(default_factory=dict)  # participant id -> row
+    columns: tuple[str, ...] = ()  # its header, as read: Moodle leaves out the identity fields it hides
 
 
 def zone_shown(zone: tzinfo | None) -> str:
@@ -163,7 +164,7 @@ def read_worksheet(path: Path, zone: tzinfo | None) -> Worksheet:
             f"{path} is not Moodle's grading worksheet in English: its first line has no "
             f"{' or '.join(repr(c) for c in missing)} column (it has {', '.join(map(repr, header[:8])) or 'none'}). "
             f"{HOW_TO_GET_IT[0].upper()}{HOW_TO_GET_IT[1:]}. Nothing was collected")
-    sheet = Worksheet(path, zone_shown(zone))
+    sheet = Worksheet(path, zone_shown(zone), columns=tuple(header))
     problems: list[str] = []
     for record in reader:
         line = reader.line_num
