@@ -19,6 +19,21 @@ def fit_line(x, y, steps, lr):
     return w, b'''
 
 
+_LOSS_ONCE = '''\
+def fit_line(x, y, steps, lr):
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    loss = ((w * x + b - y) ** 2).mean()
+    for _ in range(steps):
+        w.grad = None
+        b.grad = None
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b'''
+
+
 def _fit(name, code, says, cause):
     return Mistake(name, "fit_line", "test_fit_line", code, says, cause)
 
@@ -58,6 +73,43 @@ FIT_LINE = [
     _fit("gradient_ascent",
          _fit_line(update="with torch.no_grad():\n            w += lr * w.grad\n            b += lr * b.grad"),
          ("up the gradient",), "adds the gradient instead of subtracting it"),
+    # the independent red team's (issue 12), and the classes of wrong runs the test now recognises by their numbers
+    _fit("loop_runs_steps_minus_one", _fit_line().replace("range(steps)", "range(steps - 1)"),
+         ("not one step ran", "range(steps)"), "runs steps - 1 steps (none at all for steps=1)"),
+    _fit("loop_runs_one_step_too_many", _fit_line().replace("range(steps)", "range(steps + 1)"),
+         ("the loop ran 2 times, not 1",), "runs steps + 1 steps"),
+    _fit("return_inside_the_loop", _fit_line().replace("    return w, b", "        return w, b"),
+         ("the loop ran 1 times, not 3", "return after the loop"), "returns inside the loop, after the first step"),
+    _fit("loss_once_before_the_loop_retained", _LOSS_ONCE.replace("loss.backward()", "loss.backward(retain_graph=True)"),
+         ("gradient at the start", "inside the loop"),
+         "computes the loss once before the loop and backpropagates that old graph every step (retain_graph=True)"),
+    _fit("loss_once_before_the_loop", _LOSS_ONCE, ("same graph twice", "inside the loop"),
+         "computes the loss once before the loop: the second backward() meets a freed graph"),
+    _fit("backward_twice_per_step", _fit_line(after="\n        loss.backward()").replace(
+        "loss.backward()\n        loss.backward()", "loss.backward(retain_graph=True)\n        loss.backward()"),
+         ("2 times", "backward() ran 2 times"), "calls backward() twice per step, so .grad is doubled"),
+    _fit("lr_applied_twice",
+         _fit_line(update="with torch.no_grad():\n            w -= lr * lr * w.grad\n            b -= lr * lr * b.grad"),
+         ("0.01 times the gradient", "lr * w.grad"), "steps by lr * lr * grad"),
+    _fit("clears_only_w", _fit_line(clear_before="w.grad = None"), ("b.grad is the sum", "not cleared"),
+         "clears w.grad but never b.grad"),
+    _fit("returns_b_then_w", _fit_line().replace("return w, b", "return b, w"), ("returned (b, w)",),
+         "returns the parameters in the wrong order"),
+    _fit("autograd_grad_not_stored", _fit_line(
+        clear_before="gw, gb = torch.autograd.grad(loss, (w, b))",
+        update="with torch.no_grad():\n            w -= lr * gw\n            b -= lr * gb").replace(
+        "        loss.backward()\n", ""), ("torch.autograd.grad", "does not fill .grad"),
+         "takes the gradients from torch.autograd.grad and never stores them in .grad"),
+    _fit("backward_again_after_the_loop", _fit_line().replace(
+        "    return w, b", "    w.grad = None\n    b.grad = None\n    ((w * x + b - y) ** 2).mean().backward()\n    return w, b"),
+         ("gradient at the returned w, b",), "calls backward() once more after the loop, at the final w, b"),
+    _fit("square_of_the_mean", _fit_line(loss="((w * x + b - y).mean()) ** 2"),
+         ("only the start and the loss can be at fault", "square inside the mean"), "squares the mean residual instead of averaging squares"),
+    _fit("loss_under_no_grad", _fit_line(loss="((w * x + b - y) ** 2).mean()").replace(
+        "        loss = ", "        with torch.no_grad():\n            loss = "), ("not under torch.no_grad()",),
+         "computes the loss under torch.no_grad()"),
+    _fit("parameters_of_shape_1", _fit_line().replace("torch.zeros((),", "torch.zeros(1,"), ("0-dim", "torch.zeros(())"),
+         "creates w and b with torch.zeros(1), shape (1,)"),
 ]
 
 # ---- Exercise 2: value_add, value_mul, value_tanh -------------------------------------------------------
@@ -130,6 +182,24 @@ VALUE_OPS = [
         ("Value.lift",), "does not wrap plain numbers with Value.lift"),
     _op("tanh_uses_the_input", _ops(tanh=_TANH.replace("(1.0 - t * t)", "(1.0 - self.data ** 2)")),
         ("input", "output"), "tanh's derivative written with the input x instead of the output t"),
+    _op("mul_closure_reads_grad_not_data", _ops(mul=_MUL.replace("self.grad += other.data", "self.grad += other.grad")),
+        ("reads other.grad", "where other.data is meant"), "the product's closure uses other.grad where other.data is meant"),
+    _op("add_closure_adds_one", _ops(add=_ADD.replace("+= out.grad", "+= 1.0")), ("adds 1 whatever out.grad is",),
+        "the sum's closure adds 1 instead of out.grad"),
+    _op("add_closure_subtracts", _ops(add=_ADD.replace("other.grad += out.grad", "other.grad -= out.grad")),
+        ("sign is wrong",), "the sum's closure subtracts for the second input"),
+    _op("mul_parents_swapped", _ops(mul=_MUL.replace("(self, other), \"*\"", "(other, self), \"*\"")),
+        ("out._parents must be (self, other)",), "the product records its parents in the wrong order"),
+    _op("mul_forgets_return", _ops(mul=_MUL.replace("    return out\n", "")), ("returned none", "return out"),
+        "the product never returns out"),
+    _op("mul_computes_the_sum", _ops(mul=_MUL.replace("self.data * other.data", "self.data + other.data")),
+        ("self.data * other.data",), "the product's value is computed with +"),
+    _op("tanh_sigmoid_derivative", _ops(tanh=_TANH.replace("(1.0 - t * t)", "t * (1.0 - t)")),
+        ("sigmoid's derivative",), "tanh's closure uses the sigmoid's derivative t (1 - t)"),
+    _op("tanh_applied_twice", _ops(tanh=_TANH.replace("(1.0 - t * t)", "(1.0 - math.tanh(t) ** 2)")),
+        ("tanh applied twice",), "tanh's closure takes tanh of the output again"),
+    _op("wraps_values_again", _ops(mul=_MUL.replace("Value.lift(other)", "Value(other)")),
+        ("wrapped again", "value.lift"), "wraps other in Value(...) even when it is a Value already"),
 ]
 
 # ---- Exercise 3: Value.backward -------------------------------------------------------------------------
@@ -199,6 +269,25 @@ VALUE_BACKWARD = [
         "appends a node before its parents (pre-order), which is not a topological order"),
     _bw("only_the_root", "    self.grad = 1.0\n    self._backward()\n",
         ("never ran", "every node reachable"), "runs only the root's closure"),
+    _bw("recursive_without_an_order", '''\
+    def run(v):
+        v._backward()
+        for p in v._parents:
+            run(p)
+    self.grad = 1.0
+    run(self)
+''', ("did not run in reverse topological order", "a visited set alone would not fix it"),
+        "runs a node's closure, then recurses into each parent at once: no topological order"),
+    _bw("preorder_reversed", _DFS.replace("            for p in v._parents:\n                visit(p)\n            order.append(v)",
+                                          "            order.append(v)\n            for p in v._parents:\n                visit(p)")
+        + "    self.grad = 1.0\n    for v in reversed(order):\n        v._backward()\n",
+        ("root's closure ran last", "reverse topological order"), "appends a node before its parents, then reverses"),
+    _bw("skips_the_root", _DFS + "    self.grad = 1.0\n    for v in reversed(order[:-1]):\n        v._backward()\n",
+        ("never ran",), "leaves the root out of the closures it calls"),
+    _bw("sorted_by_value", _DFS + "    self.grad = 1.0\n    for v in sorted(order, key=lambda v: -v.data):\n        v._backward()\n",
+        ("before all of its consumers",), "runs the closures sorted by value, not in reverse topological order"),
+    _bw("closures_named_not_called", _DFS + "    self.grad = 1.0\n    for v in reversed(order):\n        v._backward\n",
+        ("no node's _backward at all", "parentheses"), "writes v._backward without the parentheses"),
 ]
 
 # ---- Exercise 4: neuron and mlp -------------------------------------------------------------------------
@@ -249,6 +338,20 @@ def mlp(x, layers):
     return outputs''', ("previous layer's outputs",), "gives every layer the network's inputs"),
     _net("returns_a_value_for_one_unit", _NEURON + "\n" + _MLP.replace("    return x", "    return x[0] if len(x) == 1 else x"),
          ("a list",), "returns a bare Value when the last layer has one unit"),
+    _net("data_between_layers", _NEURON + "\n" + _MLP.replace(
+        "activation=not last) for row, bj in zip(W, bias)]\n",
+        "activation=not last) for row, bj in zip(W, bias)]\n        if not last:\n            x = [o.data for o in x]\n"),
+         ("no gradient reached layer", "next layer"), "turns each hidden layer's outputs into floats before the next layer"),
+    _net("outputs_rewrapped", _NEURON + "\n" + _MLP.replace("    return x", "    return [Value(o.data) for o in x]"),
+         ("no weight or bias received a gradient",), "wraps the outputs' numbers in new Values"),
+    _net("returns_numbers", _NEURON + "\n" + _MLP.replace("    return x", "    return [o.data for o in x]"),
+         ("must hold values",), "returns the outputs' numbers, not the Values"),
+    _net("wraps_inputs_in_value", _NEURON.replace("wi * xi", "wi * Value(xi)") + "\n" + _MLP,
+         ("use them as they are",), "wraps every input in Value(...), which fails on the previous layer's Values"),
+    _net("bias_copied", _NEURON.replace("z = b\n", "z = Value(b.data)\n") + "\n" + _MLP,
+         ("b.grad is 0", "value b itself"), "starts the sum from a copy of the bias"),
+    _net("columns_of_W", _NEURON + "\n" + _MLP.replace("zip(W, bias)", "zip(zip(*W), bias)"),
+         ("row W[j]",), "takes the columns of W as the units' weights"),
 ]
 
 MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP]
