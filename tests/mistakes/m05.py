@@ -59,6 +59,39 @@ def freeze_all_but_last(model):
     for p in last.parameters():
         p.requires_grad_(True)
     return model''', ("nothing was frozen", "model.eval() freezes nothing"), "believes eval() freezes parameters"),
+    Mistake("freeze_unfreeze_then_freeze_all", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for p in linears[-1].parameters():
+        p.requires_grad_(True)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model''', ("freeze first", "then unfreeze"), "unfreezes the last Linear, then freezes everything (red team)"),
+    Mistake("freeze_top_level_children", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    for m in model.children():
+        if isinstance(m, nn.Linear):
+            for p in m.parameters():
+                p.requires_grad_(False)
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return model''', ("but so do", "nested containers"), "freezes only the top-level Linears"),
+    Mistake("freeze_last_child", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    last = list(model.children())[-1]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return model''', ("nested sequential", "model.modules()"), "the last child (a Softmax) for the last Linear"),
+    Mistake("freeze_indexes_generator", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.modules()[-1].parameters():
+        p.requires_grad_(True)
+    return model''', ("generators", "make a list"), "indexes the generator model.modules()"),
     # --- Exercise 2: sgd_step
     Mistake("sgd_outside_no_grad", _SGD, _SGD_TEST, '''\
 def sgd_step(params, lr):
@@ -118,6 +151,39 @@ def sgd_step(params, lr):
             continue
         p -= lr * p.grad
         p.grad = None''', ("grad mode is still off",), "switches grad mode off for good"),
+    Mistake("sgd_clears_before_update", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p.grad = None
+            p -= lr * p.grad''', ("cleared", "before the update read it"), "clears p.grad before reading it (red team)"),
+    Mistake("sgd_zeroes_before_update", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p.grad.zero_()
+            p -= lr * p.grad''', ("all zeros", "zeroed (zero_()) before the update"), "zeroes p.grad before the update"),
+    Mistake("sgd_without_lr", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p -= p.grad
+            p.grad = None''', ("4 times the expected step", "learning rate was left out"), "forgets the learning rate"),
+    Mistake("sgd_updates_twice", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p -= lr * p.grad
+            p.data -= lr * p.grad
+            p.grad = None''', ("2 times the expected step", "ran twice"), "applies the update twice"),
     # --- Exercise 3: predict
     Mistake("predict_no_eval", _PREDICT, _PREDICT_TEST, '''\
 def predict(model, x):
@@ -157,6 +223,16 @@ def predict(model, x):
     out = model(x)
     model.train(was_training)
     return out''', ("grad mode is still off",), "switches grad mode off for good"),
+    Mistake("predict_reads_mode_after_eval", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    model.eval()
+    was_training = model.training
+    try:
+        with torch.inference_mode():
+            out = model(x)
+    finally:
+        model.train(was_training)
+    return out''', ("remember model.training before the call",), "reads model.training after eval() (red team)"),
     # --- Exercise 4: soft_clip
     Mistake("clip_scales_tanh_in_place", _CLIP, _CLIP_TEST, '''\
 def soft_clip(x, scale):
@@ -190,6 +266,27 @@ def soft_clip(x, scale):
     y = scale * torch.tanh(x / scale) + 0.1 * x
     y.add_(0)
     return y''', ("saves no memory", "at most", "add_(0)"), "an in-place no-op to satisfy the version counter"),
+    Mistake("clip_detaches_x_in_shift", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale) * scale
+    y.add_(0.1 * x.detach())
+    return y''', ("0.1 * x term carries no gradient", "x.detach()"), "detaches x in the shift (red team)"),
+    Mistake("clip_forgets_scale", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale).clone()
+    y.add_(0.1 * x)
+    return y''', ("not multiplied by scale",), "forgets to multiply tanh by scale"),
+    Mistake("clip_scales_after_shift", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale) + 0.1 * x
+    y.mul_(scale)
+    return y''', ("applied after the shift",), "scales the shifted sum"),
+    Mistake("clip_on_fresh_leaf", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    x = x.detach().requires_grad_(True)
+    y = torch.tanh(x / scale) * scale
+    y.add_(0.1 * x)
+    return y''', ("x.grad is none", "not connected to the x you were given"), "works on a fresh leaf"),
     # --- Exercise 5: mc_dropout
     Mistake("mc_eval_only", _MC, _MC_TEST, '''\
 def mc_dropout(model, x, samples):
@@ -280,4 +377,55 @@ def mc_dropout(model, x, samples):
     for m, t in modes:
         m.training = t
     return outs.mean(0), outs.std(0)''', ("one forward pass per sample",), "one forward pass reused for every sample"),
+    Mistake("mc_cat_instead_of_stack", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.cat([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.std(0)''', ("(6, 2)", "dim 0"), "torch.cat instead of torch.stack (red team)"),
+    Mistake("mc_mean_std_swapped", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.std(0), outs.mean(0)''', ("swapped",), "returns (std, mean)"),
+    Mistake("mc_variance", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(samples)])
+    for m, t in modes:
+        m.training = t
+    return outs.mean(0), outs.var(0)''', ("variance",), "the variance for the standard deviation"),
+    Mistake("mc_last_sample_as_mean", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    outs = []
+    with torch.no_grad():
+        for _ in range(samples):
+            out = model(x)
+            outs.append(out)
+    for m, t in modes:
+        m.training = t
+    return out, torch.stack(outs).std(0)''', ("single forward pass",), "the loop's last output for the mean"),
 ]

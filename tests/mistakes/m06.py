@@ -66,6 +66,39 @@ def poly_derivatives(x):
     y = x**3 - 6 * x**2 + 8 * x
     (dy,) = torch.autograd.grad(y.sum(), x)
     return y.detach(), dy.detach(), dy.detach()''', ("d2y equals y'",), "returns y' for y''"),
+    Mistake("poly_mean_not_sum", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.mean(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("0.25 times", "y.mean()", "y.sum()"),
+            "differentiates y.mean() (red team)"),
+    Mistake("poly_leaf_without_requires_grad", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach()
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("first differentiation", "without .requires_grad_(true)"),
+            "x.detach() without requires_grad_"),
+    Mistake("poly_recipe_without_clone_or_zero", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().clone().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    y.sum().backward(create_graph=True)
+    dy = x.grad
+    dy.sum().backward()
+    return y.detach(), dy.detach(), x.grad.detach()''', ("dy equals y' + y''", "x.grad.clone()"),
+            "keeps x.grad itself as dy, and does not zero it"),
+    Mistake("poly_second_pass_other_leaf", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    leaf = x.detach().requires_grad_(True)
+    y = leaf**3 - 6 * leaf**2 + 8 * leaf
+    (dy,) = torch.autograd.grad(y.sum(), leaf, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x.detach().requires_grad_(True))
+    return y.detach(), dy.detach(), d2y.detach()''', ("was not computed from", "same x"),
+            "the second pass differentiates with respect to a new leaf"),
     # --- Exercise 2: the figure
     Mistake("plot_too_few_points", _PLOT, _PLOT_TEST, '''\
 def plot_poly_derivatives():
@@ -94,6 +127,24 @@ def plot_poly_derivatives():
         ax.plot(x.cpu(), values.cpu(), label=label)
     ax.legend()
     return fig''', ("values of y''",), "plots y' twice, y'' never"),
+    Mistake("plot_grid_with_arange", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.arange(0, 5, 0.025, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    fig, ax = plt.subplots()
+    for values, label in [(y, "y"), (dy, "y'"), (d2y, "y''")]:
+        ax.plot(x.cpu(), values.cpu(), label=label)
+    ax.legend()
+    return fig''', ("one step before 5", "arange", "linspace"), "an arange grid, without 5 (red team)"),
+    Mistake("plot_against_index", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.linspace(0, 5, 200, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    fig, ax = plt.subplots()
+    for values, label in [(y, "y"), (dy, "y'"), (d2y, "y''")]:
+        ax.plot(values.cpu(), label=label)
+    ax.legend()
+    return fig''', ("against its index", "ax.plot(x, values)"), "plots the values without x"),
     # --- Exercise 3: second_derivative
     Mistake("second_missing_create_graph", _SECOND, _SECOND_TEST, '''\
 def second_derivative(f, x):
@@ -134,6 +185,35 @@ def second_derivative(f, x):
         return torch.zeros_like(x)
     (d2,) = torch.autograd.grad(d1.sum(), x, create_graph=True)
     return d2''', ("detached",), "returns f'' with its graph"),
+    Mistake("second_uses_callers_x", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    xr = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), xr, create_graph=True)
+    if not d1.requires_grad:
+        return torch.zeros_like(x).detach()
+    (d2,) = torch.autograd.grad(d1.sum(), xr, allow_unused=True, materialize_grads=True)
+    return d2.detach()''', ("f was called on a tensor that does not require grad", "leaf"),
+            "makes a leaf, then calls f on the caller's x (red team)"),
+    Mistake("second_detaches_first", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    d1 = d1.detach()
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("had create_graph=true", ".detach()"), "detaches f' before the second pass"),
+    Mistake("second_mean_trick", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).mean(), x, create_graph=True)
+    if not d1.requires_grad:
+        return torch.zeros_like(x)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("0.25 times", "mean()", "f(x).sum()"), "differentiates f(x).mean()"),
+    Mistake("second_torch_func_without_vmap", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    first = torch.func.grad(lambda t: f(t).sum())
+    return torch.func.grad(first)(x.detach()).detach()''', ("only functions that return a scalar", "vmap"),
+            "torch.func.grad of a vector-valued first derivative"),
     # --- Exercise 4: hvp
     Mistake("hvp_missing_create_graph", _HVP, _HVP_TEST, '''\
 def hvp(f, x, v):
@@ -164,6 +244,22 @@ def hvp(f, x, v):
     (g,) = torch.autograd.grad(f(x), x, create_graph=True)
     (hv,) = torch.autograd.grad(g.detach() @ v, x)
     return hv.detach()''', (".detach() g",), "detaches g before the second pass"),
+    Mistake("hvp_gradient_times_v", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x)
+    return (g * v).detach()''', ("g * v", "second differentiation"), "multiplies the gradient by v (red team)"),
+    Mistake("hvp_f_on_callers_x", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    xr = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), xr, create_graph=True)
+    (hv,) = torch.autograd.grad(g @ v, xr)
+    return hv.detach()''', ("f was called on a tensor that does not require grad",), "calls f on the caller's x"),
+    Mistake("hvp_returns_dot_product", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    return (g @ v).detach()''', ("scalar", "g @ v"), "returns g @ v"),
     # --- Exercise 5: newton_step
     Mistake("newton_wrong_sign", _NEWTON, _NEWTON_TEST, '''\
 def newton_step(f, x):
@@ -187,6 +283,39 @@ def newton_step(f, x):
     (g,) = torch.autograd.grad(f(x), x, create_graph=True)
     H = torch.autograd.functional.hessian(f, x)
     return x - torch.linalg.solve(H, g)''', ("detached",), "returns a tensor with a graph"),
+    Mistake("newton_inverse_times_g_elementwise", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x - torch.linalg.inv(H) * g).detach()''', ("(2, 2)", "element-wise product", "matrix-vector product"),
+            "inv(H) * g, element-wise (red team)"),
+    Mistake("newton_column_step", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x - torch.linalg.solve(H, g.unsqueeze(1))).detach()''', ("(2, 2)", "column"),
+            "solves for a column, then subtracts it from the vector x"),
+    Mistake("newton_multiplies_by_hessian", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x - H @ g).detach()''', ("multiplies by h instead of solving",), "x - H g"),
+    Mistake("newton_damped_step", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    return (x - 0.5 * torch.linalg.solve(H, g)).detach()''', ("0.5 times the newton step",), "a step size"),
+    Mistake("newton_f_on_plain_tensor", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    H = torch.stack([torch.autograd.grad(gi, x, retain_graph=True)[0] for gi in g])
+    return (x - torch.linalg.solve(H, g)).detach()''', ("f was called on a tensor that does not require grad",),
+            "autograd.grad on a tensor that does not require grad"),
     # --- Exercise 6: per-example gradients
     Mistake("per_example_in_dims_all_mapped", _PER, _PER_TEST, '''\
 def per_example_grads(loss_fn, w, X, Y):
@@ -209,4 +338,10 @@ def per_example_grads(loss_fn, w, X, Y):
 def per_example_grads(loss_fn, w, X, Y):
     return torch.func.vmap(torch.func.grad(loss_fn, argnums=1), in_dims=(None, 0, 0))(w, X, Y).detach()''',
             ("with respect to x, not w", "argnums"), "differentiates with respect to x"),
+    Mistake("per_example_batch_repeated", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    def batch_loss(w):
+        return torch.func.vmap(loss_fn, in_dims=(None, 0, 0))(w, X, Y).sum()
+    return torch.func.grad(batch_loss)(w).expand(len(X), -1).detach()''', ("every row of g is the same",),
+            "the batch gradient repeated on every row"),
 ]
