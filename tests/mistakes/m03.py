@@ -67,6 +67,45 @@ def accumulate_backward(f, x, k):
         total = total + g
         snapshots.append(total)
     return snapshots''', ("x.grad is None",), "sums torch.autograd.grad results, leaving x.grad empty"),
+    Mistake("snapshots_as_lists", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()
+        snapshots.append(x.grad.tolist())
+    return snapshots''', ("list, not a tensor", "x.grad.clone()"), "stores each snapshot as a Python list"),
+    Mistake("snapshot_before_backward", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        snapshots.append(torch.zeros_like(x) if x.grad is None else x.grad.clone())
+        f(x).backward()
+    return snapshots''', ("[0.0, 1.0, 2.0]", "before that pass's backward()"),
+            "takes each snapshot before the pass's backward()"),
+    Mistake("backpropagates_a_copy_of_x", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        t = x.detach().requires_grad_()
+        f(t).backward()
+        snapshots.append(t.grad.clone())
+    return snapshots''', ("other than x",), "runs f on a detached copy of x, whose .grad is not x.grad"),
+    Mistake("zeroes_after_the_loop", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()
+        snapshots.append(x.grad.clone())
+    x.grad.zero_()
+    return snapshots''', ("zeroed after the last pass",), "zeroes x.grad after the loop"),
+    Mistake("two_backward_passes_per_snapshot", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()
+        f(x).backward()
+        snapshots.append(x.grad.clone())
+    return snapshots''', ("[2.0, 4.0, 6.0]", "exactly one backward() per pass"), "two backward passes per snapshot"),
     # Exercise 1, Part A: the predictions
     Mistake("predicts_overwrite", "accumulate_backward", "test_predicted_grads", predicted(three_passes=4.0),
             ("never overwrites",), "thinks backward() overwrites .grad"),
@@ -133,6 +172,68 @@ def train_step(params, loss_fn, lr):
         for p in params:
             p -= lr * p.grad
         return loss_fn().item()''', ("after the update",), "returns the loss recomputed after the update"),
+    Mistake("loss_under_no_grad", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p.grad.zero_()
+        loss = loss_fn()
+        loss.backward()
+        for p in params:
+            p -= lr * p.grad
+    return loss.item()''', ("tracking off", "no_grad"), "the whole step, forward and backward, under torch.no_grad()"),
+    Mistake("returns_a_fresh_loss", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    return loss_fn().item()''', ("after the update",), "returns loss_fn() evaluated again after the update"),
+    Mistake("backpropagates_a_detached_loss", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        p.grad = None
+    loss = torch.tensor(loss_fn().item(), requires_grad=True)
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    return loss.item()''', ("no backward pass reached the loss",), "backpropagates a new tensor made from loss.item()"),
+    Mistake("ascends_the_gradient", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        p.grad = None
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p += lr * p.grad
+    return loss.item()''', ("sign is flipped",), "p += lr * p.grad"),
+    Mistake("forgets_the_learning_rate", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        p.grad = None
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= p.grad
+    return loss.item()''', ("forgot lr",), "p -= p.grad"),
+    Mistake("clears_at_the_end_of_the_step", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    for p in params:
+        p.grad = None
+    return loss.item()''', ("not at the end of the step",), "sets .grad to None at the end of the step"),
     # Exercise 3: None or zero
     Mistake("keeps_stale_gradients", "params_without_grad", "test_params_without_grad", '''\
 def params_without_grad(model, compute_loss):
@@ -161,6 +262,28 @@ def params_without_grad(model, compute_loss):
     no_grad = [n for n, p in model.named_parameters() if p.grad is None]
     zero_grad = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.any()]
     return no_grad, zero_grad''', ("sort",), "returns the names in the model's order"),
+    Mistake("params_never_backward", "params_without_grad", "test_params_without_grad", '''\
+def params_without_grad(model, compute_loss):
+    model.zero_grad(set_to_none=True)
+    loss = compute_loss()
+    no_grad = sorted(name for name, p in model.named_parameters() if p.grad is None)
+    zero_grad = sorted(name for name, p in model.named_parameters() if p.grad is not None and not p.grad.any())
+    return no_grad, zero_grad''', ("no backward pass reached the loss",), "computes the loss but never calls backward()"),
+    Mistake("clears_after_backward", "params_without_grad", "test_params_without_grad", '''\
+def params_without_grad(model, compute_loss):
+    compute_loss().backward()
+    model.zero_grad()
+    no_grad = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    zero_grad = sorted(n for n, p in model.named_parameters() if p.grad is not None and not p.grad.any())
+    return no_grad, zero_grad''', ("cleared after backward()",), "clears the gradients after backward(), not before"),
+    Mistake("decides_by_requires_grad", "params_without_grad", "test_params_without_grad", '''\
+def params_without_grad(model, compute_loss):
+    model.zero_grad()
+    compute_loss().backward()
+    no_grad = sorted(n for n, p in model.named_parameters() if not p.requires_grad)
+    zero_grad = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    return no_grad, zero_grad''', ("b is missing (not used at all", "d is missing (used only through .detach()"),
+            "reads requires_grad, which the backward pass does not change"),
     # Exercise 4: micro-batches
     Mistake("no_loss_scaling", "accumulated_gradient", "test_accumulated_gradient", '''\
 def accumulated_gradient(model, loss_fn, X, y, chunk_size):
@@ -209,4 +332,49 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
     loss_fn(model(X), y).backward()
     return [p.grad for p in model.parameters()]''', ("never more than chunk_size",),
             "runs the model on the whole batch"),
+    Mistake("scales_by_chunk_size_over_n", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    N = X.shape[0]
+    for start in range(0, N, chunk_size):
+        xb, yb = X[start:start + chunk_size], y[start:start + chunk_size]
+        loss = loss_fn(model(xb), yb)
+        (loss * (chunk_size / N)).backward()
+    return [p.grad for p in model.parameters()]''', ("chunk_size / N", "own size"),
+            "scales every chunk by chunk_size / N, also the short last one"),
+    Mistake("chunk_instead_of_split", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    for xb, yb in zip(X.chunk(chunk_size), y.chunk(chunk_size)):
+        (loss_fn(model(xb), yb) * (len(xb) / len(X))).backward()
+    return [p.grad for p in model.parameters()]''', ("X.chunk(4) cuts X into 4 chunks",),
+            "X.chunk(chunk_size) makes chunk_size chunks"),
+    Mistake("inverts_the_weight", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)):
+        (loss_fn(model(xb), yb) * (len(X) / len(xb))).backward()
+    return [p.grad for p in model.parameters()]''', ("inverse",), "multiplies by N / n_j"),
+    Mistake("pairs_chunks_with_all_targets", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    for xb in X.split(chunk_size):
+        (loss_fn(model(xb), y) * (len(xb) / len(X))).backward()
+    return [p.grad for p in model.parameters()]''', ("yb = y[start:start + chunk_size]",),
+            "compares each chunk's predictions with all the targets"),
+    Mistake("clears_after_the_last_chunk", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)):
+        (loss_fn(model(xb), yb) * (len(xb) / len(X))).backward()
+    model.zero_grad()
+    return [p.grad for p in model.parameters()]''', ("cleared after the last chunk",),
+            "clears the gradients at the end"),
+    Mistake("weights_chunks_oddly", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)):
+        (loss_fn(model(xb), yb) * (len(xb) / chunk_size)).backward()
+    return [p.grad for p in model.parameters()]''', ("by [1, 1, 0.5]", "expected n_j / N = [0.4, 0.4, 0.2]"),
+            "a scaling nobody listed: the test shows the weight each chunk got"),
 ]

@@ -103,6 +103,30 @@ def two_objective_grads(shared, f1, f2, x):
     h = shared(x)
     (g,) = torch.autograd.grad(f1(h) + f2(h), x)
     return g, g.clone()''', ("not their sum",), "backpropagates f1 + f2 once"),
+    Mistake("grads_wrt_h_not_x", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(f1(h), h, retain_graph=True)
+    (g2,) = torch.autograd.grad(f2(h), h)
+    return g1, g2''', ("with respect to h", "not x"), "differentiates with respect to h instead of x"),
+    Mistake("returns_the_gradients_swapped", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(f1(h), x, retain_graph=True)
+    (g2,) = torch.autograd.grad(f2(h), x)
+    return g2, g1''', ("swapped",), "returns (g2, g1)"),
+    Mistake("detaches_h", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x).detach().requires_grad_()
+    (g1,) = torch.autograd.grad(f1(h), x, retain_graph=True)
+    (g2,) = torch.autograd.grad(f2(h), x)
+    return g1, g2''', ("x is not in the graph", "detach"), "cuts h from x before the objectives"),
+    Mistake("negates_an_objective", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(-f1(h), x, retain_graph=True)
+    (g2,) = torch.autograd.grad(f2(h), x)
+    return g1, g2''', ("g1 should be", "sign flipped"), "a sign error that no special case foresees"),
     # Exercise 2a: one gradient per output
     Mistake("no_retain_between_outputs", "output_grads", "test_output_grads", '''\
 def output_grads(y, x):
@@ -128,6 +152,24 @@ def output_grads(y, x):
         y[i].backward(retain_graph=i < len(y) - 1)
         rows.append(x.grad)
     return rows''', ("same tensor",), "stores x.grad itself for every row"),
+    Mistake("create_graph_instead_of_retain", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    return [torch.autograd.grad(y[i], x, create_graph=True)[0] for i in range(y.shape[0])]''',
+            ("create_graph=True", "implies retain_graph"), "create_graph=True on every pass, the last included"),
+    Mistake("loops_over_x", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    rows = []
+    for i in range(len(x)):
+        (row,) = torch.autograd.grad(y[i], x, retain_graph=i < len(x) - 1)
+        rows.append(row)
+    return rows''', ("range(y.shape[0])",), "loops over the elements of x, not the outputs of y"),
+    Mistake("differentiates_the_sum", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    rows = []
+    for i in range(len(y)):
+        (row,) = torch.autograd.grad(y.sum(), x, retain_graph=i < len(y) - 1)
+        rows.append(row)
+    return rows''', ("y.sum()",), "differentiates y.sum() on every pass"),
     # Exercise 2b: predict, then verify
     Mistake("verification_retains_the_first_pass", "second_backward_raises", "test_second_backward_raises",
             PREDICTOR + '''\
@@ -192,6 +234,50 @@ def predict_second_backward(y):
     (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w, retain_graph=True)
     (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
     return g_grad, d_grad''', ("return (d_grad, g_grad)",), "returns (g_grad, d_grad)"),
+    Mistake("textbook_detach_for_d", "gan_grads", "test_gan_grads", GAN_START + '''\
+    fake = generator(g_w, z)
+    loss_d = d_loss_fn(discriminator(d_w, real), discriminator(d_w, fake.detach()))
+    loss_g = g_loss_fn(discriminator(d_w, fake))
+    (d_grad,) = torch.autograd.grad(loss_d, d_w)
+    (g_grad,) = torch.autograd.grad(loss_g, g_w)
+    return d_grad, g_grad''', ("detached copy", "once", "both losses"),
+            "the textbook recipe: L_D on fake.detach(), a third discriminator pass for L_G"),
+    Mistake("d_loss_arguments_swapped", "gan_grads", "test_gan_grads", GAN_START + '''\
+    fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    d_real = discriminator(d_w, real)
+    loss_d = d_loss_fn(d_fake, d_real)
+    loss_g = g_loss_fn(d_fake)
+    (d_grad,) = torch.autograd.grad(loss_d, d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(loss_g, g_w)
+    return d_grad, g_grad''', ("d_loss_fn(d_real, d_fake)",), "passes (d_fake, d_real) to d_loss_fn"),
+    Mistake("generator_loss_on_real", "gan_grads", "test_gan_grads", GAN_START + '''\
+    d_fake = discriminator(d_w, generator(g_w, z))
+    d_real = discriminator(d_w, real)
+    (d_grad,) = torch.autograd.grad(d_loss_fn(d_real, d_fake), d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_real), g_w)
+    return d_grad, g_grad''', ("g_loss_fn(d_fake)",), "builds L_G from D(real)"),
+    Mistake("losses_sent_to_the_wrong_player", "gan_grads", "test_gan_grads", GAN_START + '''\
+    d_fake = discriminator(d_w, generator(g_w, z))
+    loss_d = d_loss_fn(discriminator(d_w, real), d_fake)
+    loss_g = g_loss_fn(d_fake)
+    (d_grad,) = torch.autograd.grad(loss_g, d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(loss_d, g_w)
+    return d_grad, g_grad''', ("dL_G/dd_w",), "differentiates L_G for D and L_D for G"),
+    Mistake("fake_under_no_grad", "gan_grads", "test_gan_grads", GAN_START + '''\
+    with torch.no_grad():
+        fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    (d_grad,) = torch.autograd.grad(d_loss_fn(discriminator(d_w, real), d_fake), d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
+    return d_grad, g_grad''', ("without their graph", "no_grad"), "makes the fake samples under torch.no_grad()"),
+    Mistake("ignores_the_network_arguments", "gan_grads", "test_gan_grads", '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+    G, D = globals()["generator"], globals()["discriminator"]
+    d_fake = D(d_w, G(g_w, z))
+    (d_grad,) = torch.autograd.grad(d_loss_fn(D(d_w, real), d_fake), d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss_fn(d_fake), g_w)
+    return d_grad, g_grad''', ("not the global functions",), "calls the global networks, not the arguments"),
     # Exercise 4: saved bytes
     Mistake("counts_each_tensor_once", "saved_bytes", "test_saved_bytes", hooks_counting('''\
         if id(t) not in seen:
@@ -218,4 +304,33 @@ def saved_bytes(fn, x):
     Mistake("returns_a_float", "saved_bytes", "test_saved_bytes", hooks_counting('''\
         total += t.numel() * t.element_size()''', result="total / 1"), ("python int",),
             "returns a float"),
+    Mistake("counter_without_nonlocal", "saved_bytes", "test_saved_bytes", '''\
+def saved_bytes(fn, x):
+    total = 0
+
+    def pack_hook(t):
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, lambda t: t):
+        fn(x.detach().clone().requires_grad_(True))
+    return int(total)''', ("nonlocal total",), "increments the outer counter from pack_hook without nonlocal"),
+    Mistake("counter_never_reset", "saved_bytes", "test_saved_bytes", '''\
+total = 0
+
+
+def saved_bytes(fn, x):
+    def pack_hook(t):
+        global total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, lambda t: t):
+        fn(x.detach().clone().requires_grad_(True))
+    return int(total)''', ("not reset",), "a module-level counter that keeps growing from call to call"),
+    Mistake("assumes_four_bytes", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        total += t.numel() * 4'''), ("element_size()",), "multiplies by 4 whatever the dtype"),
+    Mistake("counts_the_input_too", "saved_bytes", "test_saved_bytes", hooks_counting('''\
+        total += t.numel() * t.element_size()''', result="int(total) + x.numel() * x.element_size()"),
+            ("3 x the 40 bytes", "exactly what pack_hook receives"), "adds the input's own bytes"),
 ]
