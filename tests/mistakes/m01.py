@@ -102,6 +102,59 @@ def backward_graph_names(output):
         return []
     visit(output.grad_fn)
     return names''', ("skip none",), "follows the None entries of next_functions"),
+    Mistake("graph_skips_root", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        names.append(type(node).__name__)
+        for next_node, _input_nr in node.next_functions:
+            visit(next_node)
+
+    if output.grad_fn is not None:
+        for child, _ in output.grad_fn.next_functions:
+            visit(child)
+    return names''', ("root node", "start the walk at output.grad_fn"), "starts at the root's inputs: the root is never listed"),
+    Mistake("graph_one_level", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    if output.grad_fn is None:
+        return []
+    names = [type(output.grad_fn).__name__]
+    for child, _ in output.grad_fn.next_functions:
+        if child is not None:
+            names.append(type(child).__name__)
+    return names''', ("stopped early", "recursively"), "lists the root and its direct inputs only"),
+    Mistake("graph_skips_leaves", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen or not node.next_functions:
+            return
+        seen.add(node)
+        names.append(type(node).__name__)
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    visit(output.grad_fn)
+    return names''', ("AccumulateGrad nodes", "also those without next_functions"), "skips nodes without inputs"),
+    Mistake("graph_str_of_node", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        names.append(str(node))
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    visit(output.grad_fn)
+    return names''', ("str(node)", "type(node).__name__"), "str(node) instead of the class name"),
     # --- Exercise 2: which leaves backward fills
     Mistake("leaves_by_running_backward", _LEAVES, _LEAVES_TEST, '''\
 def leaves_reached(output, named):
@@ -164,6 +217,29 @@ def leaves_reached(output, named):
         stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
     return sorted(name for name, t in named.items() if any(t is leaf for leaf in leaves))''',
             ("grad_fn is none",), "does not handle an output without grad_fn"),
+    Mistake("leaves_shallow_walk", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    leaves = []
+    if output.grad_fn is not None:
+        for node, _ in output.grad_fn.next_functions:     # one level only, no recursion
+            if node is not None and hasattr(node, "variable"):
+                leaves.append(node.variable)
+    return sorted(name for name, t in named.items() if any(t is leaf for leaf in leaves))''',
+            ("missing, although output depends on them", "every node it reaches"),
+            "looks only at the root's direct inputs instead of walking the whole graph"),
+    Mistake("leaves_variable_on_every_node", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        leaves.append(node.variable)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return sorted(name for name, t in named.items() if any(t is leaf for leaf in leaves))''',
+            ("only AccumulateGrad nodes", "hasattr(node, 'variable')"), "reads node.variable on every node"),
     # --- Exercise 3: detached twins
     Mistake("twins_alias_is_t", _TWINS, _TWINS_TEST, '''\
 def detached_twins(t):
@@ -181,6 +257,22 @@ def detached_twins(t):
 def detached_twins(t):
     snapshot = t.detach().clone()
     return t.detach_(), snapshot''', ("detach_()",), "detach_() detaches t itself"),
+    Mistake("twins_clone_then_requires_grad_false", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    alias = t.detach()
+    snapshot = t.clone().requires_grad_(False)   # "turn history off" on the copy
+    return alias, snapshot''', ("works only on a leaf", "t.detach().clone()"),
+            "requires_grad_(False) on a non-leaf clone to strip its history"),
+    Mistake("twins_deepcopy", _TWINS, _TWINS_TEST, '''\
+import copy
+
+def detached_twins(t):
+    return t.detach(), copy.deepcopy(t)''', ("deepcopy works only on leaves", "t.detach().clone()"),
+            "copy.deepcopy of a tensor with history"),
+    Mistake("twins_snapshot_empty_like", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach(), torch.empty_like(t.detach()).zero_()''', ("not t's values", "zeros_like/empty_like"),
+            "a new tensor of t's shape instead of a copy of its values"),
     # --- Exercise 5: derivative_of
     Mistake("derivative_with_history", _DERIVATIVE, _DERIVATIVE_TEST, '''\
 def derivative_of(f, x):
@@ -219,6 +311,50 @@ def derivative_of(f, x):
     fx = f(x_leaf)
     (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
     return dfdx, fx.detach()''', ("swapped",), "returns (dfdx, fx)"),
+    Mistake("derivative_mean_not_sum", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.mean(), x_leaf)
+    return fx.detach(), dfdx''', ("fx.mean()", "divides every derivative"), "mean() instead of sum(): every derivative / n"),
+    Mistake("derivative_f_of_caller_x", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx.detach(), dfdx''', ("evaluated on the caller's x", "f(x_leaf)"), "makes a leaf, but evaluates f on the caller's x"),
+    Mistake("derivative_under_no_grad", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    with torch.no_grad():               # "f itself needs no gradient"
+        fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx, dfdx''', ("tracking off", "no_grad()"), "evaluates f under torch.no_grad()"),
+    Mistake("derivative_tuple_not_unpacked", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    dfdx = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx.detach(), dfdx''', ("a tuple", "unpack"), "keeps the tuple torch.autograd.grad returns"),
+    Mistake("derivative_backward_twice", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    fx.sum().backward(retain_graph=True)
+    print("dfdx:", x_leaf.grad)          # a check ...
+    fx.sum().backward()                  # ... and the "real" pass
+    return fx.detach(), x_leaf.grad''', ("2 times", "accumulates"), "a second backward pass adds up in .grad"),
+    Mistake("derivative_no_backward", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    return fx.detach(), x_leaf.grad''', ("dfdx is none", "no gradient reached"), "never runs a backward pass"),
+    Mistake("derivative_wrt_fx", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), fx)
+    return fx.detach(), dfdx''', ("with respect to fx itself",), "differentiates with respect to fx, not the leaf"),
     # --- Exercise 6: the polynomial
     Mistake("poly_swapped", _POLY, _POLY_TEST, '''\
 def poly_and_derivative(x):
@@ -246,6 +382,25 @@ def poly_and_derivative(x):
 def poly_and_derivative(x):
     return derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8, x)''', ("x**3 - 6*x**2 + 8*x",),
             "a typo in the polynomial"),
+    Mistake("poly_lambda_uses_outer_x", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    return derivative_of(lambda t: x ** 3 - 6 * x ** 2 + 8 * x, x)''', ("computed from the caller's x", "use t, not x"),
+            "the lambda's body uses the outer x instead of its argument t"),
+    Mistake("poly_mean_not_sum", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    t = x.detach().requires_grad_()
+    y = t ** 3 - 6 * t ** 2 + 8 * t
+    y.mean().backward()
+    return y.detach(), t.grad''', ("y.mean()", "divides every derivative"), "backward on y.mean()"),
+    Mistake("poly_returns_nothing", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    y, dydx = derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8 * t, x)''', ("returned none",), "forgets the return"),
+    Mistake("poly_leaf_without_requires_grad", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    t = x.detach()
+    y = t ** 3 - 6 * t ** 2 + 8 * t
+    (dydx,) = torch.autograd.grad(y.sum(), t)
+    return y, dydx''', ("does not require grad", ".requires_grad_()"), "x.detach() without requires_grad_()"),
     # --- Exercise 7: the plot
     Mistake("plot_wrong_order", _PLOT, _PLOT_TEST, '''\
 def plot_poly_and_derivative(n=200):
@@ -281,4 +436,128 @@ def plot_poly_and_derivative(n=200):
     ax.plot(x.numpy(), y.numpy())
     ax.plot(x.numpy(), dydx.numpy())
     return fig''', ("label the first two lines",), "lines without labels"),
+    Mistake("plot_grid_with_arange", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.arange(0, 5, 5 / n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    return fig''', ("end point 5 is left out", "arange"), "arange stops before 5"),
+    Mistake("plot_against_index", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(y.numpy(), label="y")
+    ax.plot(dydx.numpy(), label="dy/dx")
+    return fig''', ("the indices", "ax.plot(x, values)"), "plots against the index"),
+    Mistake("plot_values_crossed", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), dydx.numpy(), label="y")
+    ax.plot(x.numpy(), y.numpy(), label="dy/dx")
+    return fig''', ("it shows dy/dx", "wrong ax.plot call"), "labels right, values crossed"),
+    # --- Found while generalising the visible tests (mistakes nobody had listed)
+    Mistake("graph_seen_by_name", _GRAPH, _GRAPH_TEST, '''\
+def backward_graph_names(output):
+    names = []
+    def visit(node):
+        if node is None or type(node).__name__ in names:
+            return
+        names.append(type(node).__name__)
+        for nxt, _ in node.next_functions:
+            visit(nxt)
+    visit(output.grad_fn)
+    return names''',
+            ("share a class name", "not their names"), "a seen set of class names skips a second AccumulateGrad"),
+    Mistake("leaves_arguments_swapped", _LEAVES, _LEAVES_TEST, '''\
+def leaves_reached(named, output):
+    leaves, stack = [], [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "variable"):
+            leaves.append(node.variable)
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return sorted(k for k, t in named.items() if any(t is l for l in leaves))''',
+            ("order (output, named)",), "defines leaves_reached(named, output)"),
+    Mistake("twins_snapshot_float64", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach(), t.detach().double()''',
+            ("dtype",), "the snapshot changes dtype"),
+    Mistake("twins_snapshot_requires_grad", _TWINS, _TWINS_TEST, '''\
+def detached_twins(t):
+    return t.detach(), t.detach().clone().requires_grad_()''',
+            ("requires grad", "new leaf"), "the snapshot is a new leaf that requires grad"),
+    Mistake("derivative_zeroes_after_reading", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    fx.sum().backward()
+    dfdx = x_leaf.grad
+    x_leaf.grad.zero_()           # tidy up
+    return fx.detach(), dfdx''',
+            ("all zeros", "zeroed after backward"), "zeroes .grad after reading it: dfdx is that same tensor"),
+    Mistake("derivative_returns_the_sum", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf).sum()
+    (dfdx,) = torch.autograd.grad(fx, x_leaf)
+    return fx.detach(), dfdx''',
+            ("not the sum",), "returns fx.sum() as fx"),
+    Mistake("derivative_through_item", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    total = torch.tensor(fx.sum().item())
+    (dfdx,) = torch.autograd.grad(total, x_leaf)
+    return fx.detach(), dfdx''',
+            ("cut", ".item()"), "rebuilds the sum from .item(): the graph is cut"),
+    Mistake("derivative_wrt_caller_x", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x)
+    return fx.detach(), dfdx''',
+            ("with respect to a tensor that does not require grad",), "differentiates with respect to the caller's x"),
+    Mistake("derivative_arguments_swapped", _DERIVATIVE, _DERIVATIVE_TEST, '''\
+def derivative_of(x, f):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx.detach(), dfdx''',
+            ("order (f, x)",), "defines derivative_of(x, f)"),
+    Mistake("poly_under_no_grad", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    with torch.no_grad():
+        return derivative_of(lambda t: t ** 3 - 6 * t ** 2 + 8 * t, x)''',
+            ("tracking off", "no_grad()"), "calls derivative_of inside torch.no_grad()"),
+    Mistake("poly_inline_uses_caller_x", _POLY, _POLY_TEST, '''\
+def poly_and_derivative(x):
+    t = x.detach().requires_grad_()
+    y = x ** 3 - 6 * x ** 2 + 8 * x
+    y.sum().backward()
+    return y.detach(), t.grad''',
+            ("computed from the caller's x",), "makes a leaf t, then writes the polynomial in x"),
+    Mistake("plot_wrong_range", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(1, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    ax.plot(x.numpy(), y.numpy(), label="y")
+    ax.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    return fig''',
+            ("runs from 1 to 5", "linspace(0, 5, n)"), "a grid from 1 instead of 0"),
+    Mistake("plot_on_another_figure", _PLOT, _PLOT_TEST, '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n)
+    y, dydx = poly_and_derivative(x)
+    fig, ax = plt.subplots()
+    plt.figure()
+    plt.plot(x.numpy(), y.numpy(), label="y")
+    plt.plot(x.numpy(), dydx.numpy(), label="dy/dx")
+    return fig''',
+            ("no lines", "another figure"), "plt.figure() then plt.plot: the returned fig stays empty"),
 ]

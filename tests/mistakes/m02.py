@@ -94,6 +94,40 @@ def log_square(x):
     y = z ** 2
     y.mean().backward()
     return z, y''', ("y.mean()", "divides"), "mean() scales the gradient by 1/n"),
+    Mistake("log_in_place_on_x", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = x.log_()          # in place, to "save memory"
+    z.retain_grad()
+    y = z**2
+    y.sum().backward()
+    return z, y''', ("in-place operation on x", "out of place"), "computes the log in place on the input leaf x"),
+    Mistake("log_square_in_place", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z.pow_(2)         # in place, to "save memory"
+    y.sum().backward()
+    return z, y''', ("one tensor", "out of place"), "squares z in place: z and y are one tensor"),
+    Mistake("log_returns_swapped", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z**2
+    y.sum().backward()
+    return y, z''', ("swapped",), "returns (y, z)"),
+    Mistake("log_backward_from_z", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z**2
+    z.sum().backward()
+    return z, y''', ("started at z",), "runs the backward pass from z instead of y"),
+    Mistake("log_no_backward", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z**2
+    return z, y''', ("no backward pass reached x", "y.sum().backward()"), "never runs the backward pass"),
     # --- Exercise 2: two independent inputs
     Mistake("two_x2_is_a_clone", _TWO, _TWO_TEST, '''\
 def two_input_gradients(f, n=100):
@@ -157,6 +191,41 @@ def two_input_gradients(f, n=100):
     ax.plot(x, x.grad, label="dy/dx")
     ax.plot(x, x2.grad, label="dy/dx2")
     return x, x2, y, fig''', (".detach().cpu()",), "gives matplotlib tensors that require grad"),
+    Mistake("two_grid_with_arange", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.arange(0, 5, 5 / n, device=DEVICE, requires_grad=True)
+    x2 = torch.arange(0, 5, 5 / n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()''' + _TWO_PLOT, ("end point 5 is left out", "arange"), "arange stops before 5"),
+    Mistake("two_arguments_swapped", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x2, x)
+    y.sum().backward()''' + _TWO_PLOT, ("other order", "f(x, x2)"), "calls f(x2, x)"),
+    Mistake("two_mean_instead_of_sum", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.mean().backward()''' + _TWO_PLOT, ("y.mean()", "y.sum()"), "backward on y.mean()"),
+    Mistake("two_ignores_n", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, 100, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, 100, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()''' + _TWO_PLOT, ("with the n given",), "always 100 points"),
+    Mistake("two_plots_against_index", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()
+    fig, ax = plt.subplots()
+    ax.plot(y.detach().cpu(), label="y")
+    ax.plot(x.grad.cpu(), label="dy/dx")
+    ax.plot(x2.grad.cpu(), label="dy/dx2")
+    return x, x2, y, fig''', ("the indices", "ax.plot(x, values)"), "plots against the index"),
     # --- Exercise 3: a vector-Jacobian product
     Mistake("vjp_sum_trick", _VJP, _VJP_TEST, '''\
 def vjp(f, x, v):
@@ -181,6 +250,27 @@ def vjp(f, x, v):
 def vjp(f, x, v):
     J = jacobian(f, x)
     return J.reshape(v.numel(), x.numel()) @ v.reshape(-1)''', ("J v",), "J v instead of v^T J"),
+    Mistake("vjp_gradient_times_v", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    y = f(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    return g * v''', ("multiplied by v afterwards", "grad_outputs=v"), "the sum-trick gradient times v"),
+    Mistake("vjp_f_of_caller_x", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    leaf = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x), leaf, grad_outputs=v)
+    return result''', ("evaluated on the caller's x",), "makes a leaf but evaluates f on the caller's x"),
+    Mistake("vjp_grad_outputs_with_sum", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x).sum(), x, grad_outputs=v)
+    return result''', ("shape of what you differentiate", "not its sum"), "grad_outputs=v on the summed output"),
+    Mistake("vjp_sign_flipped", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x), x, grad_outputs=v)
+    return -result''', ("sign is flipped",), "a stray minus sign"),
     # --- Exercise 4: central differences
     Mistake("num_forward_difference", _NUM, _NUM_TEST, '''\
 def numerical_grad(f, x, eps=1e-6):
@@ -237,6 +327,49 @@ def numerical_grad(f, x, eps=1e-6):
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(f(x), x)
     return grad''', ("black box",), "uses autograd where f is a black box"),
+    Mistake("num_loop_off_by_one", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel() - 1):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''', ("where it is 0", "loop that stops early"), "the loop skips the last element"),
+    Mistake("num_shifts_all_of_x", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    x = x.detach()
+    slope = (float(f(x + eps)) - float(f(x - eps))) / (2 * eps)
+    return torch.full_like(x, slope)''', ("whole x was shifted", "one element at a time"), "perturbs all of x at once"),
+    Mistake("num_not_put_back", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''', ("not put back",), "leaves x_j perturbed for the next element"),
+    Mistake("num_float32_result", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros(flat.numel())
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''', ("float32 by default", "zeros_like(x)"), "a float32 result from torch.zeros(n)"),
     # --- Exercise 5: gradcheck by hand
     Mistake("check_sum_trick_rows", _CHECK, _CHECK_TEST, '''\
 def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
@@ -275,6 +408,33 @@ def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
     x64 = x.detach().double().requires_grad_()''' + _CHECK_ANALYTICAL + _CHECK_NUMERICAL + '''
     passed = ((analytical - numerical).abs() <= atol + rtol * numerical.abs()).all()
     return passed, analytical.detach(), numerical''', ("python bool",), "returns a 0-dim tensor as the verdict"),
+    Mistake("check_rows_without_retain_graph", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape))[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])''' + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("retain_graph=True",), "one reverse pass per row without retain_graph"),
+    Mistake("check_one_hot_over_inputs", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e, retain_graph=True)[0]
+                              for e in torch.eye(x64.numel(), dtype=y.dtype)])''' + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("shape of y", "torch.eye(y.numel())"), "one-hot vectors over the inputs instead of the outputs"),
+    Mistake("check_rows_accumulate", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype):
+        y.backward(e.reshape(y.shape), retain_graph=True)
+        rows.append(x64.grad.reshape(-1).clone())
+    analytical = torch.stack(rows)''' + _CHECK_NUMERICAL + '''
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("accumulates", "x64.grad = None"), ".grad not cleared between the row passes"),
     # --- Exercise 6: kinks, predicted then verified
     Mistake("kinks_relu_average", _KINKS, _KINKS_TEST, _kinks(**{"relu'(0)": "0.5"}),
             ("relu'(0)", "minimum-norm"), "the average of the one-sided slopes at relu's kink"),
@@ -290,4 +450,191 @@ def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
             ("leaky_relu'(0)", "t > 0 strictly"), "leaky_relu at 0 taken for the positive side"),
     Mistake("kinks_hardtanh_like_clamp", _KINKS, _KINKS_TEST, _kinks(**{"hardtanh'(1)": "1.0"}),
             ("hardtanh'(1)", "strictly inside"), "hardtanh's corner taken for clamp's"),
+    # --- Found while generalising the visible tests (mistakes nobody had listed)
+    Mistake("log_returns_detached", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    y.sum().backward()
+    return z.detach(), y.detach()''',
+            ("no history", "detach()"), "returns z.detach(), y.detach()"),
+    Mistake("log_zeroes_grad_after_backward", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    y.sum().backward()
+    x.grad.zero_()
+    return z, y''',
+            ("all zeros", "zeroed after backward"), "x.grad.zero_() after backward"),
+    Mistake("log_through_numpy", _LOG, _LOG_TEST, '''\
+def log_square(x):
+    z = torch.from_numpy(np.log(x.detach().cpu().numpy()))
+    z.requires_grad_()
+    z.retain_grad()
+    y = z ** 2
+    y.sum().backward()
+    return z, y''',
+            ("z is a leaf", "numpy"), "computes the log in NumPy: z is a new leaf"),
+    Mistake("two_x2_without_requires_grad", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE)
+    y = f(x, x2)
+    y.sum().backward()
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, torch.zeros(n), label="dy/dx2")
+    return x, x2, y, fig''',
+            ("x2 does not require grad",), "x2 created without requires_grad"),
+    Mistake("two_zeroes_grad_after_plot", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    x.grad.zero_(); x2.grad.zero_()
+    return x, x2, y, fig''',
+            ("all zeros", "zeroed after backward"), "zeroes .grad before returning"),
+    Mistake("two_autograd_grad_instead", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    gx, gx2 = torch.autograd.grad(y.sum(), [x, x2])
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, gx.cpu(), label="dy/dx")
+    ax.plot(xs, gx2.cpu(), label="dy/dx2")
+    return x, x2, y, fig''',
+            ("torch.autograd.grad returns the gradients",), "torch.autograd.grad leaves .grad empty"),
+    Mistake("two_wrong_range", _TWO, _TWO_TEST, '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(-5, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(-5, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    y.sum().backward()
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    return x, x2, y, fig''',
+            ("runs from -5 to 5", "linspace(0, 5, n)"), "a grid from -5"),
+    Mistake("vjp_returns_tuple", _VJP, _VJP_TEST, '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    return torch.autograd.grad(f(x), x, grad_outputs=v)''',
+            ("tuple", "unpack"), "returns the tuple torch.autograd.grad gives"),
+    Mistake("vjp_arguments_swapped", _VJP, _VJP_TEST, '''\
+def vjp(f, v, x):
+    x = x.detach().requires_grad_(True)
+    (result,) = torch.autograd.grad(f(x), x, grad_outputs=v)
+    return result''',
+            ("x and v exchanged",), "defines vjp(f, v, x)"),
+    Mistake("num_float32_inside", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone().float()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape).to(x.dtype)''',
+            ("float32 rounding",), "perturbs a float32 copy of x"),
+    Mistake("num_plus_minus_swapped", _NUM, _NUM_TEST, '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved - eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved + eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''',
+            ("sign is flipped",), "f(x - eps) - f(x + eps)"),
+    Mistake("num_arguments_swapped", _NUM, _NUM_TEST, '''\
+def numerical_grad(x, f, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    return flat''',
+            ("order (f, x, eps)",), "defines numerical_grad(x, f, eps)"),
+    Mistake("check_default_tolerances", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical)), analytical.detach(), numerical''',
+            ("rtol and atol given",), "allclose without the rtol and atol given"),
+    Mistake("check_ignores_eps", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + 1e-6 * e.reshape(x64.shape)) - fn(x64 - 1e-6 * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * 1e-6) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("eps given was not used",), "a fixed step instead of eps"),
+    Mistake("check_fn_on_caller_x", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x)
+    analytical = torch.stack([torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+                              for e in torch.eye(y.numel(), dtype=y.dtype)])
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("evaluated on the caller's x",), "fn(x) instead of fn(x64)"),
+    Mistake("check_rows_are_views", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype):
+        if x64.grad is not None:
+            x64.grad.zero_()
+        y.backward(e.reshape(y.shape), retain_graph=True)
+        rows.append(x64.grad.reshape(-1))
+    analytical = torch.stack(rows)
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("same .grad tensor", "clone()"), "stores views of .grad: every row is the last"),
+    Mistake("check_rows_views_accumulate", _CHECK, _CHECK_TEST, '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().double().requires_grad_()
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype):
+        y.backward(e.reshape(y.shape), retain_graph=True)
+        rows.append(x64.grad.view(-1))
+    analytical = torch.stack(rows)
+    with torch.no_grad():
+        numerical = torch.stack([(fn(x64 + eps * e.reshape(x64.shape)) - fn(x64 - eps * e.reshape(x64.shape)))
+                                 .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
+            ("same .grad tensor", "clear .grad"), "views of .grad, never cleared"),
 ]
