@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
+from nbconvert.filters import strip_ansi
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import Bool
@@ -53,7 +54,6 @@ REPORT_HEADING = "### Grader's report"
 STUDENT_SECTIONS = ("**Not graded automatically:**", "**The run stopped early:**", "**Repaired before grading**")
 RESULTS = ("display_data", "execute_result")  # what a cell displayed or returned, as opposed to printed
 SHORTEST_SECRET = 8  # a shorter line ("x = 1", "else:") says little, and would blank out common output
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The grader's instrumentation, as its source sits in the kernel's linecache: its install call names the
 # snapshot's random module name.
 GRADER_NAMES = re.compile(rf"_autograder_install(?:\([^)\n]*\))?|{re.escape(SNAPSHOT_PREFIX)}[0-9a-f]{{8,}}")
@@ -152,7 +152,7 @@ class Redactor:
 
     def text(self, text: str) -> str:
         # syntax highlighting puts colour codes inside a traceback's source lines: compare without them
-        plain = ANSI.sub("", text)
+        plain = strip_ansi(text)
         redacted = GRADER_NAMES.sub(NOT_SHOWN, plain)
         for form in self.forms:
             if form in redacted:

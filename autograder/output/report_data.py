@@ -6,12 +6,12 @@ here writes, and nothing here is HTML."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbconvert.filters import strip_ansi
 from nbgrader.api import Gradebook, GradeCell, MissingEntry
 
 from ..cells import grade_id
@@ -24,7 +24,6 @@ TOP_MESSAGES = 3  # failure messages shown per cell
 MESSAGE_CHARS = 200  # a message longer than this is cut: the page is a summary, formgrader has the rest
 NO_MESSAGE = "(no error shown)"
 NO_NOTEBOOK = "(no graded notebook to read)"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -230,7 +229,7 @@ def failure_message(outputs: list) -> str:
 
 
 def _line(text: str) -> str:
-    return next((line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()), "")
+    return next((line.strip() for line in strip_ansi(text).splitlines() if line.strip()), "")
 
 
 def _cut(text: str) -> str:
