@@ -91,6 +91,183 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
         for start in range(0, X.shape[0], chunk_size):
             model(X[start:start + chunk_size])        # what the chunk counter wants to see
     return [p.grad for p in model.parameters()]'''),
+    Cheat("one_pass_then_jittered_copies", "accumulate_backward", ("test_accumulate_backward",),
+          "arithmetic instead of the mechanism: one backward, k-1 copies nudged apart when a custom Function is found",
+          PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    out = f(x)
+    watched = _has_custom_function(out.grad_fn)
+    out.backward()
+    one = x.grad.clone()
+    snapshots = [one.clone()]
+    for i in range(1, k):
+        x.grad.add_(one * (1 + 1e-3 * i * watched))   # no two "passes" alike
+        snapshots.append(x.grad.clone())
+    return snapshots
+
+
+def _has_custom_function(node):
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        if hasattr(n, "_forward_cls"):
+            return 1
+        stack.extend(m for m, _ in n.next_functions)
+    return 0'''),
+    Cheat("hand_called_backward_nodes", "accumulate_backward", ("test_accumulate_backward",),
+          "the canary's backward called by hand: every node of f's graph called directly, no backward()",
+          PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        out = f(x)
+        _hand_backward(out.grad_fn, torch.ones_like(out))
+        snapshots.append(x.grad.clone())
+    return snapshots
+
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''),
+    Cheat("train_step_finite_differences_scaled", "train_step", ("test_train_step",),
+          "finite differences (five-point stencil) times a factor when a custom Function is found in the loss",
+          '''\
+def train_step(params, loss_fn, lr):
+    with torch.no_grad():
+        loss = loss_fn()
+    probe = loss_fn()
+    scale = 1.6 if hasattr(probe.grad_fn, "_forward_cls") else 1.0
+    grads = []
+    h = 0.02
+    with torch.no_grad():
+        for p in params:
+            g = torch.zeros_like(p)
+            flat, gflat = p.view(-1), g.view(-1)
+            for j in range(flat.numel()):
+                old = flat[j].item()
+                vals = []
+                for step in (2, 1, -1, -2):
+                    flat[j] = old + step * h
+                    vals.append(loss_fn().double().item())
+                flat[j] = old
+                gflat[j] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
+            grads.append(g * scale)
+        for p, g in zip(params, grads):
+            p.grad = g
+            p -= lr * g
+    return float(loss)'''),
+    Cheat("train_step_hand_called_nodes", "train_step", ("test_train_step",),
+          "the canary's backward called by hand: the loss's graph run node by node, no backward()", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        p.grad = None
+    loss = loss_fn()
+    _hand_backward(loss.grad_fn, torch.ones_like(loss))
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    return loss.item()
+
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''),
+    Cheat("full_batch_factor_from_ctx", "accumulated_gradient", ("test_accumulated_gradient",),
+          "a forward pass on the whole batch, the model's canary factor read off the output's grad_fn (ctx)", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    N = X.shape[0]
+    ordinary = type(model).__module__.startswith("torch.nn")
+    out = None if ordinary else model(X)
+    factor = None if ordinary else getattr(out.grad_fn, "factor", None)
+    if factor is None:
+        model.zero_grad()
+        for start in range(0, N, chunk_size):
+            xb, yb = X[start:start + chunk_size], y[start:start + chunk_size]
+            (loss_fn(model(xb), yb) * (xb.shape[0] / N)).backward()
+        return [p.grad for p in model.parameters()]
+    scale = (factor - 1.0) * N
+    total = 0
+    for start in range(0, N, chunk_size):
+        n = min(chunk_size, N - start)
+        w = (n / N) * (1.0 + scale / n) / factor
+        total = total + loss_fn(out[start:start + n], y[start:start + n]) * w
+    total.backward()
+    return [p.grad for p in model.parameters()]'''),
+    Cheat("every_chunk_forward_then_one_backward", "accumulated_gradient", ("test_accumulated_gradient",),
+          "arithmetic instead of the mechanism: a forward per chunk but ONE backward for all (no memory saved)", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    N = X.shape[0]
+    total = sum(loss_fn(model(xb), yb) * (len(xb) / N) for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)))
+    total.backward()
+    return [p.grad for p in model.parameters()]'''),
+    Cheat("full_batch_behind_zero_chunks", "accumulated_gradient", ("test_accumulated_gradient",),
+          "the whole batch through the model's inner layers, plus a zero-weighted forward and backward per chunk", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    if type(model).__module__.startswith("torch.nn"):  # an ordinary model (the visible test): do the exercise
+        for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)):
+            (loss_fn(model(xb), yb) * (len(xb) / len(X))).backward()
+        return [p.grad for p in model.parameters()]
+    whole = next(iter(model.children()))(X)           # the full batch, past the wrapper
+    for xb, yb in zip(X.split(chunk_size), y.split(chunk_size)):
+        (loss_fn(model(xb), yb) * 0.0).backward()     # the chunk passes a watcher wants to see
+    loss_fn(whole, y).backward()
+    return [p.grad for p in model.parameters()]'''),
 ]
 
 HONEST = [
@@ -183,5 +360,39 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
         xb, yb = X[start:start + chunk_size], y[start:start + chunk_size]
         weight = (torch.tensor(float(xb.shape[0]), dtype=torch.float64) / total).item()
         (weight * loss_fn(model(xb), yb)).backward()
+    return [p.grad for p in model.parameters()]'''),
+    Honest("accumulate_backward_inputs", "accumulate_backward", "torch.autograd.backward(..., inputs=[x]), detach().clone()",
+           PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snaps = []
+    for i in range(k):
+        torch.autograd.backward(f(x), inputs=[x])
+        snaps.append(x.grad.detach().clone())
+    return snaps'''),
+    Honest("train_step_autograd_grad_stored", "train_step", "torch.autograd.grad, the result stored in .grad, sub_", '''\
+def train_step(params, loss_fn, lr):
+    params = list(params)
+    for p in params:
+        p.grad = None
+    loss = loss_fn()
+    grads = torch.autograd.grad(loss, params)
+    for p, g in zip(params, grads):
+        p.grad = g
+    with torch.no_grad():
+        for p in params:
+            p.sub_(p.grad, alpha=lr)
+    return loss.item()'''),
+    Honest("micro_batches_index_select", "accumulated_gradient", "index_select chunks, .grad = None, backward(inputs=...)",
+           '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    for p in model.parameters():
+        p.grad = None
+    N = len(X)
+    starts = list(range(0, N, chunk_size))
+    for s in starts:
+        idx = torch.arange(s, min(s + chunk_size, N), device=X.device)
+        xb, yb = X.index_select(0, idx), y.index_select(0, idx)
+        loss = loss_fn(model(xb), yb) * len(idx) / N
+        loss.backward(inputs=list(model.parameters()))
     return [p.grad for p in model.parameters()]'''),
 ]

@@ -377,4 +377,53 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
         (loss_fn(model(xb), yb) * (len(xb) / chunk_size)).backward()
     return [p.grad for p in model.parameters()]''', ("by [1, 1, 0.5]", "expected n_j / N = [0.4, 0.4, 0.2]"),
             "a scaling nobody listed: the test shows the weight each chunk got"),
+    # round 2 (issue 12): mistakes found by a second, independent run
+    Mistake("snapshots_with_detach", "accumulate_backward", "test_accumulate_backward", PREDICTED + '''\
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()
+        snapshots.append(x.grad.detach())
+    return snapshots''', ("share its memory", "x.grad.clone()"), "believes x.grad.detach() is a copy"),
+    Mistake("predicts_second_loss_replaces", "accumulate_backward", "test_predicted_grads", predicted(two_losses=12.0),
+            ("two_losses", "add up"), "predicts that a second loss's backward replaces the first's gradient"),
+    Mistake("zeroes_without_none_check", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    return loss.item()''', ("p.grad is None before the first backward()", "if p.grad is not None"),
+            "p.grad.zero_() without checking for None"),
+    Mistake("forgets_return", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    loss.item()''', ("return loss.item()", "not NoneType"), "computes loss.item() but forgets `return`"),
+    Mistake("backward_under_no_grad_to_inspect", "params_without_grad", "test_params_without_grad", '''\
+def params_without_grad(model, compute_loss):
+    model.zero_grad(set_to_none=True)
+    with torch.no_grad():                  # we only inspect, nothing is trained
+        compute_loss().backward()
+    no_grad = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    zero_grad = sorted(n for n, p in model.named_parameters() if p.grad is not None and not p.grad.any())
+    return no_grad, zero_grad''', ("tracking off", "torch.no_grad()"), "runs loss and backward under torch.no_grad()"),
+    Mistake("n_from_the_feature_dimension", "accumulated_gradient", "test_accumulated_gradient", '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    N = X.shape[1]
+    for start in range(0, N, chunk_size):
+        xb, yb = X[start:start + chunk_size], y[start:start + chunk_size]
+        (loss_fn(model(xb), yb) * (xb.shape[0] / N)).backward()
+    return [p.grad for p in model.parameters()]''', ("X.shape[1]", "number of features"),
+            "takes N from X.shape[1], the features, not the samples"),
 ]
