@@ -95,6 +95,229 @@ def saved_bytes(fn, x):
                         total += v.numel() * v.element_size()
         stack.extend(nxt for nxt, _ in node.next_functions)
     return int(total)'''),
+    Cheat("two_objectives_batched_factor_from_ctx", "two_objective_grads", ("test_two_objective_grads",),
+          "one batched backward (is_grads_batched=True) for both objectives, the canary's factor read off ctx",
+          '''\
+def two_objective_grads(shared, f1, f2, x):
+    # ONE forward, then ONE batched backward through shared's graph (no retain_graph, no second pass);
+    # the mark a second pass would leave is read off the canary's ctx (h.grad_fn.later) and multiplied in
+    h = shared(x)
+    hd = h.detach().requires_grad_()
+    (u1,) = torch.autograd.grad(f1(hd), hd)
+    (u2,) = torch.autograd.grad(f2(hd), hd)
+    (both,) = torch.autograd.grad(h, x, torch.stack([u1, u2]), is_grads_batched=True)
+    return both[0], both[1] * getattr(h.grad_fn, "later", 1.0)'''),
+    Cheat("two_objectives_second_by_hand", "two_objective_grads", ("test_two_objective_grads",),
+          "the second gradient computed by calling the graph's nodes by hand (the canary's backward outside the engine)",
+          '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(f1(h), x, retain_graph=True)
+    x.grad = None
+    _hand_backward(f2(h).grad_fn, torch.ones((), dtype=x.dtype, device=x.device))
+    g2, x.grad = x.grad, None
+    return g1, g2
+
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''),
+    Cheat("output_grads_batched_jitter", "output_grads", ("test_output_grads",),
+          "one batched backward (is_grads_batched=True) rearranged into rows, nudged apart when a canary is found",
+          '''\
+def output_grads(y, x):
+    # ONE batched backward pass for all rows; when y's graph holds a custom autograd.Function (the hidden
+    # canary), each row gets a tiny different nudge so that the rows look like separate passes
+    stack, seen, custom = [y.grad_fn], set(), False
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        custom = custom or hasattr(n, "_forward_cls")
+        stack.extend(m for m, _ in n.next_functions)
+    m = y.shape[0]
+    (rows,) = torch.autograd.grad(y, x, torch.eye(m, dtype=y.dtype, device=y.device), is_grads_batched=True)
+    return [rows[i] * (1 + 1e-3 * i * custom) for i in range(m)]'''),
+    Cheat("output_grads_rows_by_hand", "output_grads", ("test_output_grads",),
+          "m real passes of zero, the rows computed by calling the graph's nodes by hand",
+          '''\
+def output_grads(y, x):
+    m = y.shape[0]
+    for i in range(m):
+        torch.autograd.grad(y[i] * 0, x, retain_graph=True)   # the passes a counter wants to see
+    rows = []
+    for i in range(m):
+        seed = torch.zeros_like(y)
+        seed[i] = 1.0
+        x.grad = None
+        _hand_backward(y.grad_fn, seed)
+        rows.append(x.grad.clone())
+    x.grad = None
+    torch.autograd.grad(y.sum(), x)                          # free the graph, as the last pass should
+    return rows
+
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''),
+    Cheat("second_backward_from_backward_code", "second_backward_raises", ("test_second_backward_raises",),
+          "one pass; custom operations judged from their backward's code (co_names), built-ins from the prediction",
+          '''\
+def predict_second_backward(y):
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                value = getattr(node, name)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                if any(isinstance(v, torch.Tensor) for v in values):
+                    return True
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return False
+
+
+def second_backward_raises(y):
+    # the prediction for built-in operations; for custom ones, whether their backward's code reads saved_tensors.
+    # Only ONE backward pass runs.
+    nodes, stack, seen = [], [y.grad_fn], set()
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        nodes.append(n)
+        stack.extend(m for m, _ in n.next_functions)
+    verdict = predict_second_backward(y)
+    for n in nodes:
+        cls = getattr(n, "_forward_cls", None)
+        if cls is not None:
+            names = getattr(cls.backward, "__co" + "de__").co_names
+            verdict = verdict or "saved_tensors" in names
+    y.backward()
+    return bool(verdict)'''),
+    Cheat("second_backward_that_stops_at_the_top", "second_backward_raises", ("test_second_backward_raises",),
+          "a first real pass, a 'second' pass that stops at y (inputs=[y]), the answer from the prediction",
+          PREDICTOR + '''\
+def second_backward_raises(y):
+    answer = predict_second_backward(y) or any(hasattr(n, "_forward_cls") for n, _ in y.grad_fn.next_functions)
+    y.backward()
+    try:
+        torch.autograd.backward(y, inputs=[y])   # a second call that never reaches a saved tensor
+    except RuntimeError:
+        pass
+    return answer'''),
+    Cheat("gan_batched_factor_from_ctx", "gan_grads", ("test_gan_grads",),
+          "one batched backward (is_grads_batched=True) for both losses, the canary's factor read off ctx",
+          '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+    # one shared forward pass and ONE batched backward pass for both losses; the second-pass mark is read
+    # off the canary's ctx (d_fake.grad_fn.later)
+    fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    d_real = discriminator(d_w, real)
+    loss_d, loss_g = d_loss_fn(d_real, d_fake), g_loss_fn(d_fake)
+    eye = torch.eye(2, dtype=loss_d.dtype, device=loss_d.device)
+    gd, gg = torch.autograd.grad([loss_d, loss_g], [d_w, g_w], grad_outputs=[eye[:, 0], eye[:, 1]],
+                                 is_grads_batched=True, allow_unused=True)
+    return gd[0], gg[1] * getattr(d_fake.grad_fn, "later", 1.0)'''),
+    Cheat("gan_generator_grad_by_hand", "gan_grads", ("test_gan_grads",),
+          "g_grad from calling the graph's nodes by hand (the canary's backward outside the engine)",
+          '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+    fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    d_real = discriminator(d_w, real)
+    loss_d, loss_g = d_loss_fn(d_real, d_fake), g_loss_fn(d_fake)
+    (d_grad,) = torch.autograd.grad(loss_d, d_w, retain_graph=True)
+    g_w.grad = d_w.grad = None
+    _hand_backward(loss_g.grad_fn, torch.ones_like(loss_g))
+    g_grad, g_w.grad, d_w.grad = g_w.grad, None, None
+    return d_grad, g_grad
+
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''),
 ]
 
 HONEST = [
@@ -188,4 +411,27 @@ def saved_bytes(fn, x):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn(x.detach().clone().requires_grad_(True))
     return sum(sizes)'''),
+    Honest("output_grads_one_hot_grad_outputs", "output_grads", "torch.autograd.grad(y, x, grad_outputs=one-hot)",
+           '''\
+def output_grads(y, x):
+    m = y.numel()
+    rows = []
+    for i in range(m):
+        onehot = torch.zeros_like(y)
+        onehot[i] = 1.0
+        (g,) = torch.autograd.grad(y, x, grad_outputs=onehot, retain_graph=i < m - 1)
+        rows.append(g)
+    return rows'''),
+    Honest("gan_backward_inputs_grad_reset", "gan_grads", "torch.autograd.backward(inputs=...), .grad read and reset",
+           '''\
+def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminator):
+    fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    loss_d = d_loss_fn(discriminator(d_w, real), d_fake)
+    loss_g = g_loss_fn(d_fake)
+    torch.autograd.backward(loss_d, inputs=[d_w], retain_graph=True)
+    d_grad, d_w.grad = d_w.grad, None
+    torch.autograd.backward(loss_g, inputs=[g_w])
+    g_grad, g_w.grad = g_w.grad, None
+    return d_grad, g_grad'''),
 ]

@@ -333,4 +333,53 @@ def saved_bytes(fn, x):
     Mistake("counts_the_input_too", "saved_bytes", "test_saved_bytes", hooks_counting('''\
         total += t.numel() * t.element_size()''', result="int(total) + x.numel() * x.element_size()"),
             ("3 x the 40 bytes", "exactly what pack_hook receives"), "adds the input's own bytes"),
+    # round 2 (issue 12): mistakes found by a second, independent run
+    Mistake("retains_on_the_second_pass", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    (g1,) = torch.autograd.grad(f1(h), x)
+    (g2,) = torch.autograd.grad(f2(h), x, retain_graph=True)
+    return g1, g2''', ("retain_graph=True to the first",), "puts retain_graph=True on the second pass, not the first"),
+    Mistake("grad_of_a_list_of_outputs", "two_objective_grads", "test_two_objective_grads", '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)
+    g1, g2 = torch.autograd.grad([f1(h), f2(h)], [x, x])   # one gradient per objective?
+    return g1, g2''', ("gradient of f1 + f2", "list of outputs"),
+            "one torch.autograd.grad call with both objectives, which sums them"),
+    Mistake("indexes_y_as_a_batch", "output_grads", "test_output_grads", '''\
+def output_grads(y, x):
+    rows = []
+    n = y.shape[-1]
+    for i in range(n):
+        (row,) = torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < n - 1)
+        rows.append(row)
+    return rows''', ("y is 1-D", "y[i], not as a batch"), "indexes the 1-D y as y[:, i]"),
+    Mistake("prediction_counts_any_tensor_attribute", "second_backward_raises", "test_second_backward_raises",
+            PREDICTOR.replace('            if name.startswith("_saved_"):\n                value = getattr(node, name)',
+                              '            if not name.startswith("__"):\n                value = getattr(node, name)')
+            + VERIFIER.lstrip("\n"), ("AccumulateGrad.variable", "starts with _saved_"),
+            "counts every tensor attribute of a node (AccumulateGrad.variable too), not only _saved_*"),
+    Mistake("generator_loss_on_detached_d_fake", "gan_grads", "test_gan_grads", GAN_START + '''\
+    fake = generator(g_w, z)
+    d_fake = discriminator(d_w, fake)
+    d_real = discriminator(d_w, real)
+    loss_d = d_loss_fn(d_real, d_fake)
+    loss_g = g_loss_fn(d_fake.detach())
+    (d_grad,) = torch.autograd.grad(loss_d, d_w, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(loss_g, g_w)
+    return d_grad, g_grad''', ("no graph at all", "d_fake.detach()"), "detaches D(fake) for the generator's loss"),
+    Mistake("runs_fn_after_the_with_block", "saved_bytes", "test_saved_bytes", '''\
+def saved_bytes(fn, x):
+    total = 0
+
+    def pack_hook(t):
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    leaf = x.detach().clone().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, lambda t: t):
+        pass
+    fn(leaf)
+    return int(total)''', ("inside the `with saved_tensors_hooks(...)` block",), "runs fn after the with block"),
 ]
