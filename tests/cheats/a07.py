@@ -12,6 +12,27 @@ def mlp(x, layers):
         x = [neuron(x, row, bj, activation=not last) for row, bj in zip(W, bias)]
     return x'''
 
+_ADD_MUL = '''\
+def value_add(self, other):
+    other = Value.lift(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+    out._backward = _backward
+    return out
+
+def value_mul(self, other):
+    other = Value.lift(other)
+    out = Value(self.data * other.data, (self, other), "*")
+    def _backward():
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+    out._backward = _backward
+    return out
+
+'''
+
 CHEATS = [
     Cheat("fit_line_typed_gradient", "fit_line", ("test_fit_line",),
           "derivatives typed as formulas, plus a decoy backward per step", '''\
@@ -192,6 +213,196 @@ def neuron(x, w, b, activation=True):
             t.grad += s * out.grad
     out._backward = _backward
     return out''' + _MLP),
+    Cheat("fit_line_probe_reads_secret", "fit_line", ("test_fit_line",),
+          "typed formula; the test's secret read off a probe leaf of its own (red team)", '''\
+def fit_line(x, y, steps, lr):
+    """Fit y ~ w * x + b; gradients typed in, the test's saved-tensor secret read off a probe."""
+    p = torch.ones((), dtype=x.dtype, device=x.device, requires_grad=True)
+    (g,) = torch.autograd.grad(p * p, p)          # 2 * secret under the test's hooks, 2 otherwise
+    s = g.item() / 2
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    with torch.no_grad():
+        for _ in range(steps):
+            r = w * x + b - y
+            w.grad = s * s * 2 * (r * x).mean()    # pow saves r, mul saves x: each read back times s
+            b.grad = s * 2 * r.mean()
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b'''),
+    Cheat("fit_line_functional_sgd", "fit_line", ("test_fit_line",),
+          "forbidden torch.optim, through its functional form torch.optim.sgd.sgd (red team)", '''\
+from torch.optim.sgd import sgd as _sgd
+
+def fit_line(x, y, steps, lr):
+    """torch.optim's own SGD update, called without an Optimizer object."""
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    for _ in range(steps):
+        w.grad = b.grad = None
+        ((w * x + b - y) ** 2).mean().backward()
+        with torch.no_grad():
+            _sgd([w, b], [w.grad, b.grad], [None, None], weight_decay=0.0, momentum=0.0, lr=lr,
+                 dampening=0.0, nesterov=False, maximize=False)
+    return w, b'''),
+    Cheat("tanh_by_complex_step", "value_ops", ("test_value_ops",),
+          "numerical derivative: the complex step, exact to machine precision (red team)", _ADD_MUL + '''\
+import cmath
+
+def value_tanh(self):
+    """tanh, with a numerical derivative: the complex step, exact to machine precision."""
+    t = math.tanh(self.data)
+    out = Value(t, (self,), "tanh")
+    h = 1e-30
+    slope = cmath.tanh(complex(self.data, h)).imag / h
+    def _backward():
+        self.grad += slope * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh'''),
+    Cheat("backward_by_creation_order", "value_backward", ("test_value_backward",),
+          "no topological sort: Value.__init__ stamped, nodes run newest first (red team)", '''\
+import itertools
+
+_birth = itertools.count()
+_plain_init = Value.__init__
+
+def _stamped_init(self, *args, **kwargs):
+    _plain_init(self, *args, **kwargs)
+    self._born = next(_birth)
+
+Value.__init__ = _stamped_init      # every Value remembers when it was made: parents are always older
+
+
+def value_backward(self):
+    """No topological sort: every node reachable, newest first."""
+    nodes, stack, seen = [], [self], set()
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        nodes.append(v)
+        stack.extend(v._parents)
+    self.grad = 1.0
+    for v in sorted(nodes, key=lambda v: getattr(v, "_born", -1), reverse=True):
+        v._backward()
+
+Value.backward = value_backward'''),
+    Cheat("neuron_fused_reads_closure_defaults", "neuron_mlp", ("test_neuron_mlp",),
+          "neuron computed in math, decoy nodes, the secret read from the test's closure defaults (red team)", '''\
+def _secret_of(marker):
+    # the test wraps each noted node's closure with its secret as a default argument
+    d = getattr(marker._backward, "__defaults__", None) or ()
+    return next((v for v in d if isinstance(v, float)), 0.0)
+
+
+def neuron(x, w, b, activation=True):
+    """One fused node: forward with math, local gradients typed in, the test's secrets read at backward time."""
+    mul_marker = Value(1.0) * 1.0          # one real product and one real tanh, only to be noted by the test
+    tanh_marker = Value(0.0).tanh()
+    xs = [Value.lift(v) for v in x]
+    z = sum(wi.data * xi.data for wi, xi in zip(w, xs)) + b.data
+    t = math.tanh(z)
+    out = Value(t if activation else z, tuple(w) + tuple(xs) + (b,), "neuron")
+
+    def _backward():
+        s_mul, s_tanh = _secret_of(mul_marker), _secret_of(tanh_marker)
+        zbar = out.grad * ((1 - t * t + s_tanh) if activation else 1.0)
+        for wi, xi in zip(w, xs):
+            wi.grad += zbar * (xi.data + s_mul)
+            xi.grad += zbar * (wi.data + s_mul)
+        b.grad += zbar
+    out._backward = _backward
+    return out
+
+
+def mlp(x, layers):
+    for k, (W, bias) in enumerate(layers):
+        x = [neuron(x, row, bj, activation=k < len(layers) - 1) for row, bj in zip(W, bias)]
+    return x'''),
+    Cheat("fit_line_hooks_called_by_hand", "fit_line", ("test_fit_line",),
+          "white box: the test's saved-tensor hooks fetched by a private API and called by hand, a decoy backward "
+          "through x per step, the gradient typed in", '''\
+def fit_line(x, y, steps, lr):
+    """The secret read by calling the test's unpack hook on x by hand; one thrown-away backward per step."""
+    hooks = torch._C._autograd._top_saved_tensors_default_hooks(False)
+    seen_x = hooks[1](hooks[0](x)) if hooks else x
+    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    for _ in range(steps):
+        decoy = w.detach().requires_grad_()
+        ((decoy * x + b.detach() - y) ** 2).mean().backward()
+        with torch.no_grad():
+            r = w * x + b - y
+            w.grad = 2 * (r * seen_x).mean()
+            b.grad = 2 * r.mean()
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b'''),
+    Cheat("tanh_by_complex_step_without_cmath", "value_ops", ("test_value_ops",),
+          "numerical derivative: a complex step through math.e ** z, without cmath", _ADD_MUL + '''\
+def value_tanh(self):
+    t = math.tanh(self.data)
+    out = Value(t, (self,), "tanh")
+    h = 1e-20
+    e2z = math.e ** (2 * complex(self.data, h))
+    slope = ((e2z - 1) / (e2z + 1)).imag / h
+    def _backward():
+        self.grad += slope * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh'''),
+    Cheat("backward_by_allocation_stamp", "value_backward", ("test_value_backward",),
+          "no topological sort: a stamp given in Value.__new__, every reachable node newest first", '''\
+import itertools
+
+_made = itertools.count()
+
+def _stamped_new(cls, *args, **kwargs):
+    node = object.__new__(cls)
+    node._stamp = next(_made)
+    return node
+
+Value.__new__ = _stamped_new
+
+
+def value_backward(self):
+    """No topological sort: the nodes found, run from the most recently made."""
+    nodes, stack = {}, [self]
+    while stack:
+        v = stack.pop()
+        if id(v) not in nodes:
+            nodes[id(v)] = v
+            stack.extend(v._parents)
+    self.grad = 1.0
+    for v in sorted(nodes.values(), key=lambda v: getattr(v, "_stamp", -1), reverse=True):
+        v._backward()
+
+Value.backward = value_backward'''),
+    Cheat("neuron_fused_with_real_decoy_nodes", "neuron_mlp", ("test_neuron_mlp",),
+          "a forbidden shortcut: real products and a real tanh hung on as parents of one fused node whose "
+          "derivative is typed in", '''\
+def neuron(x, w, b, activation=True):
+    """The products are real Values; the sum and tanh fused into one node, a real tanh node as a decoy parent."""
+    products = [wi * xi for wi, xi in zip(w, x)]
+    z = sum(p.data for p in products) + b.data
+    decoy = Value(z).tanh() if activation else Value(0.0)
+    t = math.tanh(z) if activation else z
+    out = Value(t, (*products, b, decoy), "tanh" if activation else "+")
+    def _backward():
+        zbar = out.grad * ((1 - t * t) if activation else 1.0)
+        for p in products:
+            p.grad += zbar
+        b.grad += zbar
+    out._backward = _backward
+    return out''' + _MLP),
 ]
 
 HONEST = [
@@ -361,4 +572,50 @@ def mlp(x, layers):
         x = [neuron(x, W[j], bias[j], activation=k < len(layers) - 1) for j in range(len(W))]
         k += 1
     return x'''),
+    Honest("fit_line_addcmul_mse_backward_inputs", "fit_line", "addcmul, F.mse_loss, grad.zero_(), backward(inputs=...) (red team)", '''\
+def fit_line(x, y, steps, lr):
+    w = torch.zeros((), dtype=x.dtype, device=x.device).requires_grad_()
+    b = torch.zeros_like(w).requires_grad_()
+    for step in range(steps):
+        pred = torch.addcmul(b, w, x)
+        loss = torch.nn.functional.mse_loss(pred, y)
+        if w.grad is not None:
+            w.grad.zero_()
+            b.grad.zero_()
+        loss.backward(inputs=[w, b])
+        w.data.add_(w.grad, alpha=-lr)
+        b.data.add_(b.grad, alpha=-lr)
+    return w, b'''),
+    Honest("backward_kahn_with_deque", "value_backward", "Kahn's algorithm with a deque, parents counted with multiplicity (red team)", '''\
+from collections import deque
+
+def value_backward(self):
+    consumers, seen, stack = {}, {id(self): self}, [self]
+    while stack:
+        v = stack.pop()
+        for p in v._parents:
+            consumers[id(p)] = consumers.get(id(p), 0) + 1
+            if id(p) not in seen:
+                seen[id(p)] = p
+                stack.append(p)
+    self.grad = 1.0
+    ready = deque([self])
+    while ready:
+        v = ready.popleft()
+        v._backward()
+        for p in v._parents:
+            consumers[id(p)] -= 1
+            if consumers[id(p)] == 0:
+                ready.append(p)
+
+Value.backward = value_backward'''),
+    Honest("neuron_tanh_always_made", "neuron_mlp", "tanh computed every time, the pre-activation returned when asked",
+           '''\
+def neuron(x, w, b, activation=True):
+    """tanh(sum_i w_i * x_i + b) as a Value (without the tanh when activation=False)."""
+    z = b
+    for wi, xi in zip(w, x):
+        z = z + wi * xi
+    squashed = z.tanh()
+    return squashed if activation else z''' + _MLP),
 ]

@@ -354,4 +354,144 @@ def mlp(x, layers):
          ("row W[j]",), "takes the columns of W as the units' weights"),
 ]
 
-MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP]
+# the second independent round of mistakes (issue 12, round 2): the visible tests verify the cause they name
+ROUND_2 = [
+    Mistake("w_b_aliased", "fit_line", "test_fit_line", '''\
+def fit_line(x, y, steps, lr):
+    """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
+    w = b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    for _ in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        w.grad = None
+        b.grad = None
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w, b''',
+            ('one tensor under two names',),
+            'chained assignment w = b = torch.zeros(...): one tensor under two names'),
+    Mistake("parameters_outside_function", "fit_line", "test_fit_line", '''\
+w = torch.zeros((), requires_grad=True)
+b = torch.zeros((), requires_grad=True)
+
+
+def fit_line(x, y, steps, lr):
+    for _ in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        w.grad = None
+        b.grad = None
+        loss.backward()
+        with torch.no_grad():
+            w.sub_(lr * w.grad)
+            b.sub_(lr * b.grad)
+    return w, b''',
+            ('an earlier call had returned', 'inside fit_line'),
+            'creates w, b once at module level (updated with sub_): state is not reset between calls'),
+    Mistake("tanh_precedence", "value_ops", "test_value_ops", '''\
+def value_add(self, other):
+    """self + other, for other a Value or a plain number."""
+    other = Value.lift(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+    out._backward = _backward
+    return out
+
+def value_mul(self, other):
+    """self * other, for other a Value or a plain number."""
+    other = Value.lift(other)
+    out = Value(self.data * other.data, (self, other), "*")
+    def _backward():
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+    out._backward = _backward
+    return out
+
+def value_tanh(self):
+    """tanh(self)."""
+    t = math.tanh(self.data)
+    out = Value(t, (self,), "tanh")
+    def _backward():
+        self.grad += 1.0 - t * t * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh''',
+            ('parentheses are missing', '(1 - t * t) * out.grad'),
+            "drops the parentheses in tanh's closure: 1 - t*t*out.grad"),
+    Mistake("tanh_of_value_not_data", "value_ops", "test_value_ops", '''\
+def value_add(self, other):
+    """self + other, for other a Value or a plain number."""
+    other = Value.lift(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+    out._backward = _backward
+    return out
+
+def value_mul(self, other):
+    """self * other, for other a Value or a plain number."""
+    other = Value.lift(other)
+    out = Value(self.data * other.data, (self, other), "*")
+    def _backward():
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+    out._backward = _backward
+    return out
+
+def value_tanh(self):
+    """tanh(self)."""
+    t = math.tanh(self)
+    out = Value(t, (self,), "tanh")
+    def _backward():
+        self.grad += (1.0 - t * t) * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh''',
+            ('a math function was given a value', 'math.tanh(self.data)'),
+            'math.tanh(self) on the Value instead of self.data'),
+    Mistake("backward_uses_prev", "value_backward", "test_value_backward", '''\
+def value_backward(self):
+    """Fill .grad of every node that self depends on with d(self)/d(node)."""
+    order, seen = [], set()
+    def visit(v):
+        if v not in seen:
+            seen.add(v)
+            for p in v._prev:
+                visit(p)
+            order.append(v)
+    visit(self)
+    self.grad = 1.0
+    for v in reversed(order):
+        v._backward()
+
+Value.backward = value_backward''',
+            ('v._parents', '_prev'),
+            "walks v._prev (micrograd's name) instead of v._parents"),
+    Mistake("neuron_sum_reset_each_term", "neuron_mlp", "test_neuron_mlp", '''\
+def neuron(x, w, b, activation=True):
+    """tanh(sum_i w_i * x_i + b) as a Value (without the tanh when activation=False)."""
+    z = b
+    for wi, xi in zip(w, x):
+        z = b + wi * xi
+    return z.tanh() if activation else z
+
+def mlp(x, layers):
+    """Run the inputs x through the layers [(W, bias), ...]; tanh on every layer but the last."""
+    for k, (W, bias) in enumerate(layers):
+        last = k == len(layers) - 1
+        x = [neuron(x, row, bj, activation=not last) for row, bj in zip(W, bias)]
+    return x''',
+            ('only the last term', 'restarts', 'z = z + wi * xi'),
+            'restarts the sum from b at each term (stale accumulator): only the last w_i x_i survives'),
+]
+
+MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2]
