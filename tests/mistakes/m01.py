@@ -560,4 +560,61 @@ def plot_poly_and_derivative(n=200):
     plt.plot(x.numpy(), dydx.numpy(), label="dy/dx")
     return fig''',
             ("no lines", "another figure"), "plt.figure() then plt.plot: the returned fig stays empty"),
+    # --- round 2 of typical mistakes (issue 12)
+    Mistake("graph_follows_first_input_only", "backward_graph_names", "test_backward_graph_names", '''\
+def backward_graph_names(output):
+    names = []
+    node = output.grad_fn
+    while node is not None:               # walk down the chain
+        names.append(type(node).__name__)
+        node = node.next_functions[0][0] if node.next_functions else None
+    return names''',
+            ('stopped early',), 'walks the graph as a chain, following only the first entry of next_functions'),
+    Mistake("graph_state_at_module_level", "backward_graph_names", "test_backward_graph_names", '''\
+names, seen = [], set()
+
+
+def backward_graph_names(output):
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        names.append(type(node).__name__)
+        for next_node, _ in node.next_functions:
+            visit(next_node)
+
+    visit(output.grad_fn)
+    return names''',
+            ('earlier call', 'inside backward_graph_names'), 'keeps names/seen at module level: not reset between calls'),
+    Mistake("leaves_returns_tensors", "leaves_reached", "test_leaves_reached", '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):          # AccumulateGrad: the end of a path, at a leaf
+            leaves.append(node.variable)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return leaves''',
+            ('names',), 'returns the leaf tensors found, not their names'),
+    Mistake("twins_returned_swapped", "detached_twins", "test_detached_twins", '''\
+def detached_twins(t):
+    alias = t.detach()              # same storage, no history
+    snapshot = t.detach().clone()   # detach first, so the copy is not recorded in the graph
+    return snapshot, alias''',
+            ('wrong way round',), 'returns (snapshot, alias): argument order'),
+    Mistake("derivative_create_graph", "derivative_of", "test_derivative_of", '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()   # a fresh leaf on the same storage; the caller's x is untouched
+    fx = f(x_leaf)
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf, create_graph=True)
+    return fx.detach(), dfdx''',
+            ('create_graph', 'dfdx has history'), "passes create_graph=True 'to be safe': dfdx keeps a graph"),
+    Mistake("poly_call_arguments_swapped", "poly_and_derivative", "test_poly_and_derivative", '''\
+def poly_and_derivative(x):
+    return derivative_of(x, lambda t: t ** 3 - 6 * t ** 2 + 8 * t)''',
+            ('(f, x)', 'derivative_of(x, f)'), 'calls derivative_of(x, f): arguments swapped at the call site'),
 ]
