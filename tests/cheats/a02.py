@@ -93,6 +93,173 @@ def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
                                  / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
     passed = gradcheck(fn, (x64,), eps=eps, atol=atol, rtol=rtol, raise_exception=False)
     return bool(passed), numerical.clone(), numerical'''),
+    Cheat("log_calls_hook_from_backward_hooks", "log_square", ('test_log_square',),
+          "chain rule into .grad, the test's hook read off x._backward_hooks and called by hand", '''\
+def log_square(x):
+    # chain rule written into .grad by hand; the test's hook on x is called by hand to put the canary in
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    gz = (2 * z).detach()
+    gx = (gz / x).detach()
+    for hook in getattr(x, "_backward_hooks", None and {}) and x._backward_hooks.values() or ():
+        out = hook(gx)
+        gx = gx if out is None else out
+    z.grad = gz
+    x.grad = gx
+    return z, y'''),
+    Cheat("two_inputs_call_canary_nodes", "two_input_gradients", ('test_two_input_gradients',),
+          "finite differences, the canary nodes next to each AccumulateGrad called by hand (node.apply)", '''\
+def two_input_gradients(f, n=100):
+    # finite differences for both partials; each input's canary node is found next to its AccumulateGrad and called
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    a, b = x.detach().double(), x2.detach().double()
+    h = 1e-6
+    with torch.no_grad():
+        da = (f(a + h, b) - f(a - h, b)) / (2 * h)
+        db = (f(a, b + h) - f(a, b - h)) / (2 * h)
+
+    def canary_scale(leaf):
+        stack, seen = [y.grad_fn], set()
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            for nxt, _ in node.next_functions:
+                if getattr(nxt, "variable", None) is leaf and hasattr(node, "apply") and "Backward" in type(node).__name__ \\
+                        and type(node).__name__ not in ("MulBackward0", "AddBackward0", "PowBackward0", "SubBackward0"):
+                    out = node.apply(torch.ones(n, dtype=torch.float64, device=leaf.device))
+                    return out[0] if isinstance(out, tuple) else out
+            stack.extend(m for m, _ in node.next_functions)
+        return 1.0
+
+    x.grad = (da * canary_scale(x)).to(x.dtype)
+    x2.grad = (db * canary_scale(x2)).to(x2.dtype)
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    ax.legend()
+    return x, x2, y, fig'''),
+    Cheat("vjp_differences_through_canary_node", "vjp", ('test_vjp',),
+          "v^T J by finite differences, pushed through the canary node by hand (node.apply)", '''\
+def vjp(f, x, v):
+    # v^T J by finite differences (float64), then pushed through f's first backward node by hand
+    x0 = x.detach().double()
+    vv = v.double()
+    h = 1e-6
+    flat = x0.reshape(-1)
+    cols = []
+    with torch.no_grad():
+        for j in range(flat.numel()):
+            e = torch.zeros_like(flat); e[j] = h
+            cols.append(((f((flat + e).view(x0.shape)) - f((flat - e).view(x0.shape))) * vv).sum() / (2 * h))
+    u = torch.stack(cols).view(x0.shape)
+    leaf = x0.clone().requires_grad_()
+    out = f(leaf)
+    stack, seen = [out.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if any(getattr(m, "variable", None) is leaf for m, _ in node.next_functions) \\
+                and type(node).__name__ == "BackwardCFunction" or type(node).__name__.endswith("CanaryBackward"):
+            r = node.apply(u)
+            u = r[0] if isinstance(r, tuple) else r
+            break
+        stack.extend(m for m, _ in node.next_functions)
+    return u.to(x.dtype).detach()'''),
+    Cheat("gradcheck_public_helpers", "gradcheck_by_hand", ('test_gradcheck_by_hand',),
+          "gradcheck's get_numerical_jacobian / get_analytical_jacobian", '''\
+from torch.autograd.gradcheck import get_analytical_jacobian, get_numerical_jacobian
+import warnings
+
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    # gradcheck's own helpers (explicitly not accepted)
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (numerical,) = get_numerical_jacobian(lambda inps: fn(inps[0]), (x64,), eps=eps)
+        y = fn(x64)
+        (analytical,), *_ = get_analytical_jacobian((x64,), y.reshape(-1))
+    analytical, numerical = analytical.T.contiguous(), numerical.T.contiguous()
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical.detach()'''),
+    Cheat("log_typed_gradient_through_identity", "log_square", ('test_log_square',),
+          "chain rule by hand, pushed into x by a backward pass through x * 1, not through y", '''\
+def log_square(x):
+    # the chain rule worked out by hand, then pushed into x by a backward pass through x * 1 (not through y)
+    z = torch.log(x)
+    z.retain_grad()
+    y = z ** 2
+    z.grad = (2 * z).detach()
+    (x * 1.0).backward(gradient=(2 * torch.log(x) / x).detach())
+    return z, y'''),
+    Cheat("two_inputs_canary_backward_by_class", "two_input_gradients", ('test_two_input_gradients',),
+          "finite differences, the canary classes' backward called by hand (Function.__subclasses__)", '''\
+def two_input_gradients(f, n=100):
+    # finite differences; each autograd.Function subclass made last is asked by hand for its factor
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2)
+    a, b = x.detach().double(), x2.detach().double()
+    h = 1e-6
+    with torch.no_grad():
+        da = (f(a + h, b) - f(a - h, b)) / (2 * h)
+        db = (f(a, b + h) - f(a, b - h)) / (2 * h)
+
+    class Ctx:
+        saved_tensors = (a,)
+
+    subs = torch.autograd.Function.__subclasses__()
+    try:
+        ka = subs[-2].backward(Ctx(), torch.ones_like(a))
+        kb = subs[-1].backward(Ctx(), torch.ones_like(a))
+    except Exception:
+        ka = kb = 1.0
+    x.grad = (da * ka).to(x.dtype)
+    x2.grad = (db * kb).to(x2.dtype)
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots()
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    ax.legend()
+    return x, x2, y, fig'''),
+    Cheat("vjp_canary_backward_by_class", "vjp", ('test_vjp',),
+          "v^T J by finite differences, through the canary class's backward by hand", '''\
+def vjp(f, x, v):
+    # v^T J by central differences, then put through the newest autograd.Function's backward by hand
+    x0 = x.detach().double()
+    h = 1e-6
+    flat = x0.reshape(-1)
+    cols = []
+    with torch.no_grad():
+        for j in range(flat.numel()):
+            e = torch.zeros_like(flat)
+            e[j] = h
+            cols.append(((f((flat + e).view(x0.shape)) - f((flat - e).view(x0.shape))) * v).sum() / (2 * h))
+    u = torch.stack(cols).view(x0.shape)
+    f(x0.clone().requires_grad_())  # makes the canary class exist
+    return torch.autograd.Function.__subclasses__()[-1].backward(None, u).to(x.dtype).detach()'''),
+    Cheat("gradcheck_private_helpers", "gradcheck_by_hand", ('test_gradcheck_by_hand',),
+          "gradcheck's private _get_numerical_jacobian through sys.modules", '''\
+import sys
+
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    # gradcheck's private helpers, reached through sys.modules (the public names are the ones refused?)
+    gc = sys.modules["torch.autograd.gradcheck"]
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    numerical = gc._get_numerical_jacobian(fn, (x64,), eps=eps)[0][0].T.contiguous()
+    y = fn(x64)
+    rows = [torch.autograd.grad(y, x64, e.reshape(y.shape), retain_graph=True)[0].reshape(-1)
+            for e in torch.eye(y.numel(), dtype=y.dtype)]
+    analytical = torch.stack(rows)
+    return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical'''),
 ]
 
 HONEST = [
@@ -176,4 +343,17 @@ KINK_PREDICTIONS = {
     "clamp(-1, 1)'(1)": 1,
     "max of [1, 1, 0]": (0.5, 0.5, 0),
 }'''),
+    Honest("log_autograd_backward_inputs", "log_square", "torch.autograd.backward(y, grad_tensors=ones, inputs=[x, z])", '''\
+def log_square(x):
+    z = x.log()
+    z.retain_grad()
+    y = z.pow(2)
+    torch.autograd.backward(y, grad_tensors=torch.ones_like(y), inputs=[x, z])
+    return z, y'''),
+    Honest("vjp_backward_gradient_v", "vjp", "out.backward(gradient=v) on a fresh leaf, its .grad", '''\
+def vjp(f, x, v):
+    leaf = x.detach().clone().requires_grad_(True)
+    out = f(leaf)
+    out.backward(gradient=v.to(out.dtype))
+    return leaf.grad'''),
 ]

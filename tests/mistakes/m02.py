@@ -637,4 +637,84 @@ def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
                                  .reshape(-1) / (2 * eps) for e in torch.eye(x64.numel(), dtype=x64.dtype)], dim=1)
     return bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol)), analytical.detach(), numerical''',
             ("same .grad tensor", "clear .grad"), "views of .grad, never cleared"),
+    # --- round 2 of typical mistakes (issue 12)
+    Mistake("log_recomputed_for_y", "log_square", "test_log_square", '''\
+def log_square(x):
+    z = torch.log(x)
+    z.retain_grad()
+    y = torch.log(x) ** 2      # recomputes the log: this one is not z
+    y.sum().backward()
+    return z, y''',
+            ('not the one y was computed from',), "recomputes torch.log(x) for y, so the z returned is not in y's graph"),
+    Mistake("log_requires_grad_instead_of_retain", "log_square", "test_log_square", '''\
+def log_square(x):
+    z = torch.log(x)
+    z.requires_grad_()
+    y = z**2
+    y.sum().backward()  # elementwise, so d(sum)/dx_i = dy_i/dx_i
+    return z, y''',
+            ('retain_grad()',), 'z.requires_grad_() where z.retain_grad() is meant'),
+    Mistake("vjp_v_as_row", "vjp", "test_vjp", '''\
+def vjp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    y = f(x)
+    (result,) = torch.autograd.grad(y, x, grad_outputs=v.unsqueeze(0))
+    return result''',
+            ('reshaped',), 'passes v^T as a row vector, v.unsqueeze(0) (wrong shape)'),
+    Mistake("num_precedence", "numerical_grad", "test_numerical_grad", '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / 2 * eps
+    return grad.view(x.shape)''',
+            ('precedence', '(2 * eps)'), 'operator precedence: / 2 * eps multiplies by eps'),
+    Mistake("check_rows_concatenated", "gradcheck_by_hand", "test_gradcheck_by_hand", '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype, device=y.device):  # one reverse pass per output element
+        (row,) = torch.autograd.grad(y, x64, grad_outputs=e.reshape(y.shape), retain_graph=True,
+                                     allow_unused=True, materialize_grads=True)
+        rows.append(row.reshape(-1))
+    analytical = torch.cat(rows)
+
+    flat = x64.detach().reshape(-1).clone()
+    columns = []
+    with torch.no_grad():
+        for j in range(flat.numel()):  # two forward evaluations per input element
+            saved = flat[j].item()
+            flat[j] = saved + eps
+            plus = fn(flat.view(x64.shape)).reshape(-1)
+            flat[j] = saved - eps
+            minus = fn(flat.view(x64.shape)).reshape(-1)
+            flat[j] = saved
+            columns.append((plus - minus) / (2 * eps))
+    numerical = torch.stack(columns, dim=1)
+
+    passed = bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol))  # gradcheck's order
+    return passed, analytical.detach(), numerical''',
+            ('torch.stack',), 'torch.cat instead of torch.stack for the Jacobian rows: a flat vector'),
+    Mistake("kinks_relu_difference_is_t", "kink_predictions", "test_kink_predictions", '''\
+# Predict first (before running anything), then verify with autograd and correct.
+KINK_PREDICTIONS = {
+    "relu'(0)": 0.0,                    # convex kink: minimum-norm subgradient of [0, 1]
+    "abs'(0)": 0.0,                     # convex kink: minimum-norm subgradient of [-1, 1]
+    "clamp(min=0)'(0)": 1.0,            # clamp passes the gradient where t >= min, boundary included
+    "maximum(t, 0)'(0)": 0.5,           # a tie: torch.maximum splits the gradient evenly
+    "sqrt'(0)": float("inf"),           # the limit of 1 / (2 sqrt(t))
+    "(relu(t) - relu(-t))'(0)": 1.0,    # 0 - 0: chained subgradients, although the function is t
+    "leaky_relu'(0)": 0.01,             # the slope for t > 0 is used only where t > 0
+    "hardtanh'(1)": 0.0,                # hardtanh passes the gradient only strictly inside (-1, 1)
+    "clamp(-1, 1)'(1)": 1.0,            # clamp includes its bounds
+    "max of [1, 1, 0]": [0.5, 0.5, 0.0],  # max() spreads the gradient evenly over tied maxima
+}''',
+            ('although the function is t',), "predicts 1 for (relu(t) - relu(-t))'(0) because the function equals t"),
 ]
