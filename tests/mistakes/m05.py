@@ -428,4 +428,59 @@ def mc_dropout(model, x, samples):
     for m, t in modes:
         m.training = t
     return out, torch.stack(outs).std(0)''', ("single forward pass",), "the loop's last output for the mean"),
+    # --- round 2 of the red team (issue 12): the causes are verified before they are named
+    Mistake("freeze_module_attribute", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    model.requires_grad = False          # a plain attribute on the Module: freezes nothing
+    linears[-1].requires_grad = True
+    return model''', ("plain Python attribute", "requires_grad_(False)"),
+            "sets model.requires_grad = False (a new attribute) instead of requires_grad_(False)"),
+    Mistake("freeze_membership_on_tensors", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    keep = list(last.parameters())
+    for p in model.parameters():
+        p.requires_grad_(p in keep)      # `in` compares tensors with ==
+    return model''', ("p in a_list_of_tensors", "identities"),
+            "decides with `p in list_of_tensors`, which compares tensors element by element"),
+    Mistake("sgd_truthiness_as_none_check", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad:                     # "has a gradient?"
+                p -= lr * p.grad
+                p.grad = None''', ("`if p.grad:`", "is None"), "uses `if p.grad:` as the None check"),
+    Mistake("predict_eval_without_parentheses", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    model.eval
+    try:
+        with torch.inference_mode():
+            out = model(x)
+    finally:
+        model.train(was_training)
+    return out''', ("without the parentheses", "model.eval()"), "writes model.eval without the parentheses"),
+    Mistake("soft_clip_shift_uses_y", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale) * scale
+    y.add_(0.1 * y)
+    return y''', ("0.1 * y", "0.1 * x"), "shifts by 0.1 * y instead of 0.1 * x"),
+    Mistake("mc_reseeds_inside_the_loop", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    outs = []
+    with torch.no_grad():
+        for _ in range(samples):
+            torch.manual_seed(0)   # reproducible
+            outs.append(model(x))
+    for m, t in modes:
+        m.training = t
+    outputs = torch.stack(outs)
+    return outputs.mean(0), outputs.std(0)''', ("same output", "torch.manual_seed", "Seed at most once"),
+            "calls torch.manual_seed(0) before every forward pass: every mask is the same"),
 ]
