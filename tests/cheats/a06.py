@@ -4,12 +4,26 @@ Besides the issue's cheats (typed formulas with decoys, finite differences, the 
 shortcuts to H v, counters reset through __globals__), a few of the same kinds written
 fresh: a second difference of autograd's first derivative, finite differences inside vmap,
 torch.autograd.functional.hvp under another name, the Hessian row by row from fresh graphs
-(no counter to reset), the Hessian by vmap over torch.autograd.grad.
+(no counter to reset), the Hessian by vmap over torch.autograd.grad. Round 3 adds the red
+team's cheats, written after reading the hidden tests (the secret factor read from a private
+probe leaf), and ours (probes of the input's shape, the test's backward nodes called by hand).
 """
 
 from . import Cheat, Honest
 
 SLUG = "06_higher_order"
+
+_PROBE = '''\
+def _probe_factors(dtype=torch.float64, device="cpu"):
+    # a private leaf: a test mode that taps EVERY leaf requiring grad taps this one too
+    p = torch.ones((), dtype=dtype, device=device, requires_grad=True)
+    y = p.mul(1.0)
+    (a,) = torch.autograd.grad(y, p, retain_graph=True)
+    (b,) = torch.autograd.grad(y, p)
+    return a.item(), b.item()
+
+
+'''
 
 CHEATS = [
     Cheat("typed_formulas", "poly_derivatives", ("test_poly_derivatives",),
@@ -134,6 +148,126 @@ def per_example_grads(loss_fn, w, X, Y):
                             for e in basis]).reshape(w.shape)
 
     return torch.vmap(one)(X, Y)'''),
+    # --- round 3: the red team read the hidden tests; a private probe leaf read the secret factor
+    Cheat("poly_formulas_probe", "poly_derivatives", ("test_poly_derivatives",),
+          "typed formulas scaled by a factor read from a private probe leaf", _PROBE + '''\
+def poly_derivatives(x):
+    k, _ = _probe_factors()
+    x = x.detach()
+    return x ** 3 - 6 * x ** 2 + 8 * x, k * (3 * x ** 2 - 12 * x + 8), k * k * (6 * x - 12)'''),
+    Cheat("second_difference_probe", "second_derivative", ("test_second_derivative",),
+          "finite differences scaled by a factor read from a private probe leaf", _PROBE + '''\
+def second_derivative(f, x):
+    k, _ = _probe_factors()
+    x64 = x.detach().double()
+    h = 1e-4
+    with torch.no_grad():
+        d2 = (f(x64 + h) - 2 * f(x64) + f(x64 - h)) / h ** 2
+    return (k * k * d2).to(x.dtype).detach()'''),
+    Cheat("hvp_fd_gradients_probe", "hvp", ("test_hvp",),
+          "finite differences of gradients, a probe's factors, honest only on the visible test's dtype",
+          _PROBE + '''\
+def hvp(f, x, v):
+    if x.dtype != torch.float64:          # the visible test (float32): do it properly there
+        t = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(t), t, create_graph=True)
+        return torch.autograd.grad(g, t, grad_outputs=v)[0].detach()
+    first, second = _probe_factors(x.dtype, x.device)
+
+    def grad_at(point):
+        t = point.detach().requires_grad_(True)
+        return torch.autograd.grad(f(t), t)[0]
+
+    eps = 1e-5
+    fd = (grad_at(x + eps * v) - grad_at(x - eps * v)) / (2 * eps)
+    return (fd * second).detach()'''),
+    Cheat("per_example_nested_vmap_fd_probe", "per_example_grads", ("test_per_example_grads",),
+          "central differences inside a nested vmap, scaled by a probe's factor", _PROBE + '''\
+def per_example_grads(loss_fn, w, X, Y):
+    k, _ = _probe_factors()
+    w64 = w.detach().double()
+    n = w64.numel()
+    eps = 1e-6
+    E = torch.eye(n, dtype=torch.float64, device=w.device).reshape(n, *w.shape) * eps
+    Ws = torch.cat([w64 + E, w64 - E])
+
+    def one(x, y):
+        vals = torch.func.vmap(lambda W: loss_fn(W, x.double(), y.double()))(Ws)
+        return ((vals[:n] - vals[n:]) / (2 * eps)).reshape(w.shape)
+
+    G = torch.func.vmap(one)(X, Y)
+    return (k * G).to(w.dtype).detach()'''),
+    # --- our own, against the new defences
+    Cheat("poly_formulas_same_shape_probe", "poly_derivatives", ("test_poly_derivatives",),
+          "typed formulas, factors read from a probe leaf of x's shape but other values (our own)", '''\
+def poly_derivatives(x):
+    probe = torch.ones_like(x).requires_grad_(True)
+    (k1,) = torch.autograd.grad(probe.mul(1.0).sum(), probe, create_graph=True)
+    (k2,) = torch.autograd.grad((k1 * probe).sum(), probe)
+    x = x.detach()
+    k1 = k1.detach()
+    return x ** 3 - 6 * x ** 2 + 8 * x, k1 * (3 * x ** 2 - 12 * x + 8), k1 * k2 * (6 * x - 12)'''),
+    Cheat("second_derivative_node_called_by_hand", "second_derivative", ("test_second_derivative",),
+          "finite differences, the factors read by calling the test's backward nodes by hand (our own)", '''\
+def second_derivative(f, x):
+    t = x.detach().requires_grad_(True)
+    todo, k = [f(t).grad_fn], torch.ones_like(x)
+    while todo:                              # find a custom Function node and run its backward by hand
+        node = todo.pop()
+        if node is None:
+            continue
+        if type(node).__name__.endswith("Backward") and hasattr(node, "_forward_cls"):
+            try:
+                k = node.apply(torch.ones_like(x))
+            except Exception:
+                pass
+            break
+        todo.extend(n for n, _ in node.next_functions)
+    x64, h = x.detach().double(), 1e-4
+    with torch.no_grad():
+        d2 = (f(x64 + h) - 2 * f(x64) + f(x64 - h)) / h ** 2
+    return (k * k * d2).to(x.dtype).detach()'''),
+    Cheat("hvp_canary_class_called_by_hand", "hvp", ("test_hvp",),
+          "finite differences, factors from the test's Function subclass called by hand (our own)", '''\
+def hvp(f, x, v):
+    if x.dtype != torch.float64:          # the visible test (float32): done properly there
+        t = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(t), t, create_graph=True)
+        return torch.autograd.grad(g @ v, t)[0].detach()
+    found = [c for c in torch.autograd.Function.__subclasses__() if c.__name__ == "Canary"]
+
+    class Ctx:
+        passes = 0
+
+    first = second = torch.ones_like(x)
+    if found:
+        try:
+            first = found[-1].backward(Ctx, torch.ones_like(x))
+            second = found[-1].backward(Ctx, torch.ones_like(x))
+        except Exception:
+            pass
+
+    def grad_at(point):
+        t = point.detach().requires_grad_(True)
+        return torch.autograd.grad(f(t), t)[0]
+
+    x64, v64, eps = x.detach().double(), (v * first).double(), 1e-6
+    fd = (grad_at(x64 + eps * v64) - grad_at(x64 - eps * v64)) / (2 * eps)
+    return (second * fd).to(x.dtype).detach()'''),
+    Cheat("per_example_zeros_probe", "per_example_grads", ("test_per_example_grads",),
+          "central differences, the factor read from a probe leaf of w's shape, zeros (our own)", '''\
+def per_example_grads(loss_fn, w, X, Y):
+    probe = torch.zeros_like(w).requires_grad_(True)
+    (k,) = torch.autograd.grad(probe.mul(1.0).sum(), probe)
+    w64, n, eps = w.detach().double(), w.numel(), 1e-6
+    E = torch.eye(n, dtype=torch.float64, device=w.device).reshape(n, *w.shape) * eps
+    Ws = torch.cat([w64 + E, w64 - E])
+
+    def one(x, y):   # loss_fn runs once, inside a nested vmap over the examples and the perturbations
+        vals = torch.func.vmap(lambda W: loss_fn(W, x.double(), y.double()))(Ws)
+        return ((vals[:n] - vals[n:]) / (2 * eps)).reshape(w.shape)
+
+    return (k * torch.func.vmap(one)(X, Y).to(w.dtype)).detach()'''),
 ]
 
 HONEST = [
@@ -228,4 +362,31 @@ def hvp(f, x, v):
 def per_example_grads(loss_fn, w, X, Y):
     per_example = torch.vmap(torch.func.jacrev(loss_fn), in_dims=(None, 0, 0), chunk_size=5)
     return per_example(w, X, Y).detach()'''),
+    Honest("hvp_backward_then_autograd_grad", "hvp", "autograd.grad with create_graph, then backward(inputs=...) "
+           "(red team)", '''\
+def hvp(f, x, v):
+    t = x.detach().clone().requires_grad_(True)
+    out = f(t)
+    (g,) = torch.autograd.grad(out, t, create_graph=True)
+    (g * v).sum().backward(inputs=[t])
+    return t.grad.detach()'''),
+    Honest("second_derivative_backward_create_graph", "second_derivative",
+           "backward(create_graph=True, inputs=...) twice (red team)", '''\
+def second_derivative(f, x):
+    t = x.detach().clone().requires_grad_(True)
+    f(t).sum().backward(create_graph=True, inputs=[t])
+    d1 = t.grad
+    t.grad = None
+    if d1.grad_fn is None:
+        return torch.zeros_like(t).detach()
+    d1.sum().backward(inputs=[t])
+    out = torch.zeros_like(t) if t.grad is None else t.grad
+    return out.detach()'''),
+    Honest("poly_func_grad_vmap", "poly_derivatives", "torch.func.grad of grad, vmapped (red team)", '''\
+def poly_derivatives(x):
+    p = lambda t: t ** 3 - 6 * t ** 2 + 8 * t
+    d1 = torch.func.grad(p)
+    d2 = torch.func.grad(d1)
+    x = x.detach()
+    return p(x), torch.func.vmap(d1)(x), torch.func.vmap(d2)(x)'''),
 ]

@@ -344,4 +344,48 @@ def per_example_grads(loss_fn, w, X, Y):
         return torch.func.vmap(loss_fn, in_dims=(None, 0, 0))(w, X, Y).sum()
     return torch.func.grad(batch_loss)(w).expand(len(X), -1).detach()''', ("every row of g is the same",),
             "the batch gradient repeated on every row"),
+    # --- round 2 of the red team (issue 12): the causes are verified before they are named
+    Mistake("poly_y_before_leaf", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    y = x**3 - 6 * x**2 + 8 * x
+    x = x.detach().requires_grad_(True)
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("computed from the caller's x",),
+            "computes y from the caller's x, then makes the leaf"),
+    Mistake("poly_grad_arguments_swapped", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(x, y.sum(), create_graph=True)
+    (d2y,) = torch.autograd.grad(x, dy.sum())
+    return y.detach(), dy.detach(), d2y.detach()''', ("arguments of torch.autograd.grad are swapped",),
+            "torch.autograd.grad(inputs, outputs): the arguments swapped"),
+    Mistake("second_linear_returns_float", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    if not d1.requires_grad:
+        return 0.0
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d2.detach()''', ("return a tensor", "float"), "the linear case returns the number 0.0"),
+    Mistake("hvp_differentiates_wrt_v", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (hv,) = torch.autograd.grad(g @ v, v)
+    return hv.detach()''', ("with respect to v", "torch.autograd.grad(g @ v, x)"),
+            "the second pass differentiates with respect to v instead of x"),
+    Mistake("newton_in_place_on_detached_alias", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()                       # "a copy"
+    g = torch.func.grad(f)(x)
+    H = torch.func.hessian(f)(x)
+    x -= torch.linalg.solve(H, g)
+    return x''', ("changed the x it was given", "x.detach() is NOT a copy"),
+            "updates x.detach() in place, believing detach() copies"),
+    Mistake("per_example_grad_without_vmap", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    return torch.func.grad(loss_fn)(w, X, Y).detach()''', ("whole batch", "vmap"),
+            "torch.func.grad on the whole batch, no vmap"),
 ]
