@@ -494,4 +494,24 @@ def mlp(x, layers):
             'restarts the sum from b at each term (stale accumulator): only the last w_i x_i survives'),
 ]
 
-MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2]
+# the third independent round (issue 12, round 3): each message verifies the cause it names
+ROUND_3 = [
+    _fit("b_updated_with_w_grad", _fit_line().replace("b -= lr * b.grad", "b -= lr * w.grad"),
+         ("b by lr * w.grad", "other parameter's gradient"), "copy-paste slip: updates b with w.grad"),
+    _fit("update_rebuilds_leaf", _fit_line(
+        update="w = (w - lr * w.grad).detach().requires_grad_(True)\n"
+               "        b = (b - lr * b.grad).detach().requires_grad_(True)"),
+         ("never updated in place", "made after backward()"),
+         "re-makes fresh leaves with .detach().requires_grad_(True) after each step: new tensors, .grad None"),
+    _op("mul_closure_uses_out_data", _ops(mul=_MUL.replace("* out.grad", "* out.data")),
+        ("multiplies by out.data", "where out.grad is meant"), "the product's closure multiplies by out.data, not out.grad"),
+    _op("attaches_closure_result", _ops(mul=_MUL.replace("out._backward = _backward", "out._backward = _backward()")),
+        ("_backward()", "assign the function itself"),
+        "out._backward = _backward(): calls the closure at once and stores None"),
+    _bw("calls_backward_not_closure", _DFS + "    self.grad = 1.0\n    for v in reversed(order):\n        v.backward()\n",
+        ("called itself", "not `v.backward()`"), "calls v.backward() in the loop instead of v._backward()"),
+    _net("bias_inside_the_loop", _NEURON.replace("z = b\n", "z = 0.0\n").replace("z + wi * xi", "z + wi * xi + b")
+         + "\n" + _MLP, ("bias was added 2 times", "inside the loop"), "adds the bias inside the sum loop, once per input"),
+]
+
+MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3]
