@@ -383,3 +383,24 @@ def saved_bytes(fn, x):
     fn(leaf)
     return int(total)''', ("inside the `with saved_tensors_hooks(...)` block",), "runs fn after the with block"),
 ]
+
+# Round 3 (issue 12 item 3): the one the visible test named only partly.
+MISTAKES += [
+    Mistake("prediction_pushes_pairs", "second_backward_raises", "test_second_backward_raises", '''\
+def predict_second_backward(y):
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                value = getattr(node, name)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                if any(isinstance(v, torch.Tensor) for v in values):
+                    return True
+        stack.extend(node.next_functions)
+    return False''' + VERIFIER, ("(node, index) pairs", "for next_node, _ in node.next_functions"),
+            "pushes next_functions' (node, index) pairs instead of the nodes"),
+]

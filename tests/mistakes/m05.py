@@ -484,3 +484,90 @@ def mc_dropout(model, x, samples):
     return outputs.mean(0), outputs.std(0)''', ("same output", "torch.manual_seed", "Seed at most once"),
             "calls torch.manual_seed(0) before every forward pass: every mask is the same"),
 ]
+
+# Round 3 (issue 12 item 3): the evaluator's fresh mistakes, and two that passed every visible test (gaps).
+MISTAKES += [
+    Mistake("freeze_head_weight_only", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    linears[-1].weight.requires_grad_(True)
+    return model''', ("stays frozen", "2.2.bias", "weight and bias"), "unfreezes only the last Linear's weight"),
+    Mistake("freeze_by_detach_rebind", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    keep = {id(p) for p in linears[-1].parameters()}
+    for p in model.parameters():
+        if id(p) not in keep:
+            p = p.detach()
+    for p in linears[-1].parameters():
+        p.requires_grad_(True)
+    return model''', ("nothing was frozen", "p = p.detach()", "local name"), "freezes with p = p.detach()"),
+    Mistake("freeze_linears_only", _FREEZE, _FREEZE_TEST, '''\
+def freeze_all_but_last(model):
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for m in linears[:-1]:
+        for p in m.parameters():
+            p.requires_grad_(False)
+    for p in linears[-1].parameters():
+        p.requires_grad_(True)
+    return model''', ("batch norm", "not only those of the nn.Linear layers"),
+            "freezes only the other Linear layers: batch norm stays trainable (gap)"),
+    Mistake("sgd_zeroes_instead_of_none", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            p -= lr * p.grad
+            p.grad.zero_()''', ("tensor of zeros", "p.grad = None"), "zero_() where the exercise asks for None"),
+    Mistake("sgd_return_on_none", _SGD, _SGD_TEST, '''\
+def sgd_step(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                return
+            p -= lr * p.grad
+            p.grad = None''', ("never reached w", "continue", "`return`"),
+            "`return` instead of `continue` on a None gradient (gap)"),
+    Mistake("predict_restores_before_forward", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    model.eval()
+    model.train(was_training)
+    with torch.inference_mode():
+        out = model(x)
+    return out''', ("puts the mode back", "before model(x) runs", "after the forward pass"),
+            "restores the mode before the forward pass"),
+    Mistake("predict_eval_after_forward", _PREDICT, _PREDICT_TEST, '''\
+def predict(model, x):
+    was_training = model.training
+    with torch.inference_mode():
+        out = model(x)
+    model.eval()
+    model.train(was_training)
+    return out''', ("only after model(x)", "before the forward pass"), "calls eval() after the forward pass"),
+    Mistake("clip_shift_under_no_grad", _CLIP, _CLIP_TEST, '''\
+def soft_clip(x, scale):
+    y = torch.tanh(x / scale) * scale
+    with torch.no_grad():
+        y.add_(0.1 * x)
+    return y''', ("0.1 * x term carries no gradient",),
+            "wraps the in-place shift in torch.no_grad()"),
+    Mistake("mc_eval_after_enabling_dropout", _MC, _MC_TEST, '''\
+def mc_dropout(model, x, samples):
+    modes = [(module, module.training) for module in model.modules()]
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.train()
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs = torch.stack([model(x) for _ in range(samples)])
+    finally:
+        for module, training in modes:
+            module.training = training
+    return outputs.mean(dim=0), outputs.std(dim=0)''', ("put the nn.Dropout layers back in training mode",),
+            "switches dropout on, then model.eval() switches it off"),
+]

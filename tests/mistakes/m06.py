@@ -389,3 +389,54 @@ def per_example_grads(loss_fn, w, X, Y):
     return torch.func.grad(loss_fn)(w, X, Y).detach()''', ("whole batch", "vmap"),
             "torch.func.grad on the whole batch, no vmap"),
 ]
+
+# Round 3 (issue 12 item 3): the evaluator's fresh mistakes.
+MISTAKES += [
+    Mistake("newton_jacobian_as_hessian", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach()
+    g = torch.func.grad(f)(x)
+    H = torch.func.jacrev(f)(x)
+    return (x - torch.linalg.solve(H, g)).detach()''', ("both arguments of torch.linalg.solve are vectors",
+                                                        "torch.func.hessian(f)"),
+            "takes torch.func.jacrev(f), the gradient, for the Hessian"),
+    Mistake("newton_hessian_without_create_graph", _NEWTON, _NEWTON_TEST, '''\
+def newton_step(f, x):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x)
+    H = torch.stack([torch.autograd.grad(g[i], x, retain_graph=True)[0] for i in range(x.numel())])
+    return (x - torch.linalg.solve(H, g)).detach()''', ("create_graph=True",),
+            "builds the Hessian from a gradient taken without create_graph"),
+    Mistake("hvp_backward_twice_accumulates", _HVP, _HVP_TEST, '''\
+def hvp(f, x, v):
+    x = x.detach().requires_grad_(True)
+    f(x).backward(create_graph=True)
+    g = x.grad
+    g.backward(v)
+    return x.grad.detach()''', ("g + H v", "x.grad was not cleared between the two backward() passes"),
+            "backward() twice: x.grad holds g + Hv"),
+    Mistake("per_example_loop_without_zeroing", _PER, _PER_TEST, '''\
+def per_example_grads(loss_fn, w, X, Y):
+    w = w.detach().requires_grad_(True)
+    grads = []
+    for x, y in zip(X, Y):
+        loss_fn(w, x, y).backward()
+        grads.append(w.grad.clone())
+    return torch.stack(grads)''', ("use vmap", "w.grad was never cleared"),
+            "loops with backward() and never clears w.grad"),
+    Mistake("poly_second_pass_without_sum", _POLY, _POLY_TEST, '''\
+def poly_derivatives(x):
+    x = x.detach().requires_grad_(True)
+    y = x**3 - 6 * x**2 + 8 * x
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy, x)
+    return y.detach(), dy.detach(), d2y.detach()''', ("dy.sum()",), "no sum trick on the second pass"),
+    Mistake("second_linear_check_is_none", _SECOND, _SECOND_TEST, '''\
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (d1,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    if d1 is None:
+        return torch.zeros_like(x).detach()
+    (d2,) = torch.autograd.grad(d1.sum(), x, allow_unused=True, materialize_grads=True)
+    return d2.detach()''', ("without a graph", "d1.requires_grad"), "tests the linear case with d1 is None"),
+]
