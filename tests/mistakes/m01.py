@@ -617,4 +617,61 @@ def derivative_of(f, x):
 def poly_and_derivative(x):
     return derivative_of(x, lambda t: t ** 3 - 6 * t ** 2 + 8 * t)''',
             ('(f, x)', 'derivative_of(x, f)'), 'calls derivative_of(x, f): arguments swapped at the call site'),
+    # --- round 3 of typical mistakes (issue 12 item 3)
+    Mistake('graph_walks_from_the_tensor', 'backward_graph_names', 'test_backward_graph_names', '''\
+def backward_graph_names(output):
+    names, seen = [], set()
+
+    def visit(node):
+        if node is None or node in seen:
+            return
+        seen.add(node)
+        names.append(type(node).__name__)
+        for next_node, _input_nr in node.next_functions:
+            visit(next_node)
+
+    visit(output)
+    return names''',
+            ('grad_fn',), 'starts the walk at the tensor, not at output.grad_fn'),
+    Mistake('leaves_stores_the_node', 'leaves_reached', 'test_leaves_reached', '''\
+def leaves_reached(output, named):
+    leaves, seen = [], set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):          # AccumulateGrad: the end of a path, at a leaf
+            leaves.append(node)
+        stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return sorted(name for name, t in named.items() if any(t is leaf for leaf in leaves))''',
+            ('node.variable',), 'collects the AccumulateGrad nodes themselves, not node.variable, so no tensor is ever matched'),
+    Mistake('twins_alias_is_a_view', 'detached_twins', 'test_detached_twins', '''\
+def detached_twins(t):
+    alias = t.view(t.shape)         # a view shares the storage
+    snapshot = t.detach().clone()   # detach first, so the copy is not recorded in the graph
+    return alias, snapshot''',
+            ('no history', 'detach()'), 'takes a view as the alias (same storage) but a view keeps the history'),
+    Mistake('derivative_detaches_fx_first', 'derivative_of', 'test_derivative_of', '''\
+def derivative_of(f, x):
+    x_leaf = x.detach().requires_grad_()
+    fx = f(x_leaf).detach()              # 'return tensors without history'
+    (dfdx,) = torch.autograd.grad(fx.sum(), x_leaf)
+    return fx, dfdx''',
+            ('cut between f and the backward pass',), 'detaches f(x) right after computing it (the return must carry no history), then differentiates it'),
+    Mistake('derivative_reads_leaf_grad_twice', 'derivative_of', 'test_derivative_of', '''\
+_x_leaves = {}
+def derivative_of(f, x):
+    key = (x.data_ptr(), tuple(x.shape))
+    x_leaf = _x_leaves.setdefault(key, x.detach().requires_grad_())   # reuse the leaf for the same x
+    fx = f(x_leaf)
+    fx.sum().backward()
+    return fx.detach(), x_leaf.grad.clone()''',
+            ('earlier call', 'fresh leaf'), 'caches the leaf per input and reads x_leaf.grad after backward(): never zeroed, a second call adds'),
+    Mistake('poly_caret_for_power', 'poly_and_derivative', 'test_poly_and_derivative', '''\
+def poly_and_derivative(x):
+    return derivative_of(lambda t: t ^ 3 - 6 * t ^ 2 + 8 * t, x)''',
+            ('bitwise xor', '**'), 'writes the powers with ^ (bitwise xor in Python), as in maths notation'),
+
 ]

@@ -717,4 +717,95 @@ KINK_PREDICTIONS = {
     "max of [1, 1, 0]": [0.5, 0.5, 0.0],  # max() spreads the gradient evenly over tied maxima
 }''',
             ('although the function is t',), "predicts 1 for (relu(t) - relu(-t))'(0) because the function equals t"),
+    # --- round 3 of typical mistakes (issue 12 item 3)
+    Mistake('log_fresh_leaf_hides_callers_grad', 'log_square', 'test_log_square', '''\
+def log_square(x):
+    x = x.detach().requires_grad_(True)   # a fresh leaf, as in derivative_of
+    z = torch.log(x)
+    z.retain_grad()
+    y = z**2
+    y.sum().backward()  # elementwise, so d(sum)/dx_i = dy_i/dx_i
+    return z, y''',
+            ("does not lead back to the caller's x",), "makes a fresh leaf inside: the gradient lands on the copy, the caller's x.grad stays None"),
+    Mistake('two_returns_summed_y', 'two_input_gradients', 'test_two_input_gradients', '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    y = f(x, x2).sum()
+    y.backward()
+
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set_xlabel("x (= x2)")
+    ax.legend()
+    return x, x2, y, fig''',
+            ('y was summed',), 'sums y at once (to call backward), then returns and plots the scalar instead of the vector y'),
+    Mistake('vjp_reads_callers_grad', 'vjp', 'test_vjp', '''\
+def vjp(f, x, v):
+    x_leaf = x.detach().requires_grad_(True)
+    y = f(x_leaf)
+    y.backward(v)
+    return x.grad''',
+            ("leaf's .grad", "caller's x.grad"), "backpropagates into a fresh leaf but returns the caller's x.grad"),
+    Mistake('num_minus_from_shifted_point', 'numerical_grad', 'test_numerical_grad', '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j].item()
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] -= eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''',
+            ('evaluation was at x itself',), 'steps back with flat[j] -= eps from x + eps (lands on x, not x - eps): `-=` where `= saved -` was meant'),
+    Mistake('check_numerical_stacked_as_rows', 'gradcheck_by_hand', 'test_gradcheck_by_hand', '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype, device=y.device):  # one reverse pass per output element
+        (row,) = torch.autograd.grad(y, x64, grad_outputs=e.reshape(y.shape), retain_graph=True,
+                                     allow_unused=True, materialize_grads=True)
+        rows.append(row.reshape(-1))
+    analytical = torch.stack(rows)
+
+    flat = x64.detach().reshape(-1).clone()
+    columns = []
+    with torch.no_grad():
+        for j in range(flat.numel()):  # two forward evaluations per input element
+            saved = flat[j].item()
+            flat[j] = saved + eps
+            plus = fn(flat.view(x64.shape)).reshape(-1)
+            flat[j] = saved - eps
+            minus = fn(flat.view(x64.shape)).reshape(-1)
+            flat[j] = saved
+            columns.append((plus - minus) / (2 * eps))
+    numerical = torch.stack(columns)
+
+    passed = bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol))  # gradcheck's order
+    return passed, analytical.detach(), numerical''',
+            ('torch.stack(columns, dim=1)',), 'stacks the numerical columns with the default dim=0: the numerical Jacobian comes out transposed'),
+    Mistake('kinks_abs_sign_one', 'kink_predictions', 'test_kink_predictions', '''\
+# Predict first (before running anything), then verify with autograd and correct.
+KINK_PREDICTIONS = {
+    "relu'(0)": 0.0,                    # convex kink: minimum-norm subgradient of [0, 1]
+    "abs'(0)": 1.0,                     # convex kink: minimum-norm subgradient of [-1, 1]
+    "clamp(min=0)'(0)": 1.0,            # clamp passes the gradient where t >= min, boundary included
+    "maximum(t, 0)'(0)": 0.5,           # a tie: torch.maximum splits the gradient evenly
+    "sqrt'(0)": float("inf"),           # the limit of 1 / (2 sqrt(t))
+    "(relu(t) - relu(-t))'(0)": 0.0,    # 0 - 0: chained subgradients, although the function is t
+    "leaky_relu'(0)": 0.01,             # the slope for t > 0 is used only where t > 0
+    "hardtanh'(1)": 0.0,                # hardtanh passes the gradient only strictly inside (-1, 1)
+    "clamp(-1, 1)'(1)": 1.0,            # clamp includes its bounds
+    "max of [1, 1, 0]": [0.5, 0.5, 0.0],  # max() spreads the gradient evenly over tied maxima
+}''',
+            ('minimum-norm subgradient',), "predicts abs'(0) = 1 (the right derivative)"),
+
 ]

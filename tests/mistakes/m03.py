@@ -426,4 +426,101 @@ def accumulated_gradient(model, loss_fn, X, y, chunk_size):
         (loss_fn(model(xb), yb) * (xb.shape[0] / N)).backward()
     return [p.grad for p in model.parameters()]''', ("X.shape[1]", "number of features"),
             "takes N from X.shape[1], the features, not the samples"),
+    # --- round 3 of typical mistakes (issue 12 item 3)
+    Mistake('snapshot_with_item', 'accumulate_backward', 'test_accumulate_backward', '''\
+# Part A: your predictions, written before you run anything (a float, or None)
+PREDICTED = {
+    "three_passes": 12.0,        # each pass adds 2x = 4
+    "two_losses": 16.0,          # 2x + 3x**2 = 4 + 12
+    "cleared_in_loop": 4.0,      # x.grad = None before each pass: only the last pass is left
+    "kept_reference": 8.0,       # g is x.grad itself, and the second pass adds into it in place
+    "reference_then_none": 4.0,  # after x.grad = None the next pass makes a new tensor; g keeps the old one
+    "non_leaf": None,            # only leaves get .grad (unless h.retain_grad())
+}
+
+
+# Part B
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()                   # adds this pass's gradient into x.grad
+        snapshots.append(x.grad.item())  # a copy: the next pass changes x.grad in place
+    return snapshots''',
+            ('.item()', 'x.grad.clone()'), 'snapshots x.grad.item() (worked on a scalar x) instead of a tensor copy'),
+    Mistake('predicts_reference_follows_after_none', 'accumulate_backward', 'test_predicted_grads', '''\
+# Part A: your predictions, written before you run anything (a float, or None)
+PREDICTED = {
+    "three_passes": 12.0,        # each pass adds 2x = 4
+    "two_losses": 16.0,          # 2x + 3x**2 = 4 + 12
+    "cleared_in_loop": 4.0,      # x.grad = None before each pass: only the last pass is left
+    "kept_reference": 8.0,       # g is x.grad itself, and the second pass adds into it in place
+    "reference_then_none": 8.0,  # after x.grad = None the next pass makes a new tensor; g keeps the old one
+    "non_leaf": None,            # only leaves get .grad (unless h.retain_grad())
+}
+
+
+# Part B
+def accumulate_backward(f, x, k):
+    snapshots = []
+    for _ in range(k):
+        f(x).backward()                   # adds this pass's gradient into x.grad
+        snapshots.append(x.grad.clone())  # a copy: the next pass changes x.grad in place
+    return snapshots''',
+            ('new tensor',), 'predicts g keeps following x.grad after x.grad = None (8.0): the next pass makes a new tensor'),
+    Mistake('scales_grad_in_place', 'train_step', 'test_train_step', '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p.grad *= lr
+            p -= p.grad
+    return loss.item()''',
+            ('scaled in place',), 'multiplies p.grad by lr in place, then subtracts it: the gradient left in .grad is lr times too small'),
+    Mistake('no_grad_called_not_entered', 'train_step', 'test_train_step', '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    torch.no_grad()
+    for p in params:
+        p -= lr * p.grad
+    return loss.item()''',
+            ('with torch.no_grad():',), 'calls torch.no_grad() as a statement instead of `with torch.no_grad():` (update outside no_grad)'),
+    Mistake('lists_before_backward', 'params_without_grad', 'test_params_without_grad', '''\
+def params_without_grad(model, compute_loss):
+    model.zero_grad(set_to_none=True)
+    no_grad = sorted(name for name, p in model.named_parameters() if p.grad is None)
+    zero_grad = sorted(name for name, p in model.named_parameters() if p.grad is not None and not p.grad.any())
+    compute_loss().backward()
+    return no_grad, zero_grad''',
+            ('built before backward()',), 'builds both lists before the backward pass (lines in the wrong order)'),
+    Mistake('integer_division_weight', 'accumulated_gradient', 'test_accumulated_gradient', '''\
+def accumulated_gradient(model, loss_fn, X, y, chunk_size):
+    model.zero_grad()
+    N = X.shape[0]
+    for start in range(0, N, chunk_size):
+        xb, yb = X[start:start + chunk_size], y[start:start + chunk_size]
+        loss = loss_fn(model(xb), yb)
+        (loss * (xb.shape[0] // N)).backward()
+    return [p.grad for p in model.parameters()]''',
+            ('[0, 0, 0]', 'n_j / N', 'integer division'), 'scales each chunk by xb.shape[0] // N (integer division: 0), wrong loss scaling'),
+
+    Mistake("return_inside_update_loop", "train_step", "test_train_step", '''\
+def train_step(params, loss_fn, lr):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = loss_fn()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            return loss.item()''',
+            ("only the first moved", "inside the loop"), "`return loss.item()` indented into the update loop: only params[0] moves"),
 ]
