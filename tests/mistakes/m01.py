@@ -675,3 +675,21 @@ def poly_and_derivative(x):
             ('bitwise xor', '**'), 'writes the powers with ^ (bitwise xor in Python), as in maths notation'),
 
 ]
+
+
+# Round 4 (issue 12 item 3): messages that name a cause only after checking it
+MISTAKES += [
+    Mistake('plot_zero_line_first', 'plot_poly_and_derivative', 'test_plot_poly_and_derivative', '''\
+def plot_poly_and_derivative(n=200):
+    x = torch.linspace(0, 5, n, device=DEVICE)
+    y, dydx = poly_and_derivative(x)
+    xs = x.cpu().numpy()                     # x, y and dydx carry no history: only the device move is left
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.plot(xs, y.cpu().numpy(), label="y")
+    ax.plot(xs, dydx.cpu().numpy(), label="dy/dx")
+    ax.set(xlabel="x", title="$y = x^3 - 6x^2 + 8x$ and its derivative")
+    ax.legend()
+    return fig''',
+            ('horizontal line', 'drawn before them'), 'draws the zero line before the two curves: it becomes the first line of the axes'),
+]

@@ -809,3 +809,67 @@ KINK_PREDICTIONS = {
             ('minimum-norm subgradient',), "predicts abs'(0) = 1 (the right derivative)"),
 
 ]
+
+
+# Round 4 (issue 12 item 3): messages that name a cause only after checking it
+MISTAKES += [
+    Mistake('two_requires_grad_after_f', 'two_input_gradients', 'test_two_input_gradients', '''\
+def two_input_gradients(f, n=100):
+    x = torch.linspace(0, 5, n, device=DEVICE, requires_grad=True)
+    x2 = torch.linspace(0, 5, n, device=DEVICE)
+    y = f(x, x2)
+    x2.requires_grad_(True)
+    y.sum().backward()
+
+    xs = x.detach().cpu()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(xs, y.detach().cpu(), label="y")
+    ax.plot(xs, x.grad.cpu(), label="dy/dx")
+    ax.plot(xs, x2.grad.cpu(), label="dy/dx2")
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set_xlabel("x (= x2)")
+    ax.legend()
+    return x, x2, y, fig''',
+            ('did not require grad when', 'switched on after y was computed'), 'switches requires_grad on for x2 after computing y (wrong order): the graph never saw x2'),
+    Mistake('num_saved_is_a_view', 'numerical_grad', 'test_numerical_grad', '''\
+def numerical_grad(f, x, eps=1e-6):
+    flat = x.detach().reshape(-1).clone()
+    grad = torch.zeros_like(flat)
+    for j in range(flat.numel()):
+        saved = flat[j]
+        flat[j] = saved + eps
+        f_plus = float(f(flat.view(x.shape)))
+        flat[j] = saved - eps
+        f_minus = float(f(flat.view(x.shape)))
+        flat[j] = saved
+        grad[j] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)''',
+            ('at x itself', 'flat[j].item()'), 'keeps saved = flat[j] (a 0-dim view, not a number): it changes with flat[j], so the minus side and the put-back are wrong'),
+    Mistake('check_not_put_back', 'gradcheck_by_hand', 'test_gradcheck_by_hand', '''\
+def gradcheck_by_hand(fn, x, eps=1e-6, atol=1e-5, rtol=1e-3):
+    x64 = x.detach().to(torch.float64).requires_grad_(True)
+    y = fn(x64)
+    rows = []
+    for e in torch.eye(y.numel(), dtype=y.dtype, device=y.device):  # one reverse pass per output element
+        (row,) = torch.autograd.grad(y, x64, grad_outputs=e.reshape(y.shape), retain_graph=True,
+                                     allow_unused=True, materialize_grads=True)
+        rows.append(row.reshape(-1))
+    analytical = torch.stack(rows)
+
+    flat = x64.detach().reshape(-1).clone()
+    columns = []
+    with torch.no_grad():
+        for j in range(flat.numel()):  # two forward evaluations per input element
+            saved = flat[j].item()
+            flat[j] = saved + eps
+            plus = fn(flat.view(x64.shape)).reshape(-1)
+            flat[j] = saved - eps
+            minus = fn(flat.view(x64.shape)).reshape(-1)
+            columns.append((plus - minus) / (2 * eps))
+            # (forgot flat[j] = saved)
+    numerical = torch.stack(columns, dim=1)
+
+    passed = bool(torch.allclose(analytical, numerical, rtol=rtol, atol=atol))  # gradcheck's order
+    return passed, analytical.detach(), numerical''',
+            ('was not put back',), 'in the numerical columns, never puts flat[j] back to its value: later columns are taken at a shifted point'),
+]

@@ -404,3 +404,33 @@ def predict_second_backward(y):
     return False''' + VERIFIER, ("(node, index) pairs", "for next_node, _ in node.next_functions"),
             "pushes next_functions' (node, index) pairs instead of the nodes"),
 ]
+
+
+# Round 4 (issue 12 item 3): messages that name a cause only after checking it
+MISTAKES += [
+    Mistake('keeps_the_tuples', 'two_objective_grads', 'test_two_objective_grads', '''\
+def two_objective_grads(shared, f1, f2, x):
+    h = shared(x)  # the one and only forward pass through `shared`
+    g1 = torch.autograd.grad(f1(h), x, retain_graph=True)  # keep the shared buffers for f2
+    g2 = torch.autograd.grad(f2(h), x)                     # last pass: free the graph
+    return g1, g2''',
+            ('is a tuple', 'unpack'), 'keeps the tuples torch.autograd.grad returns instead of unpacking them'),
+    Mistake('counts_getsizeof', 'saved_bytes', 'test_saved_bytes', '''\
+def saved_bytes(fn, x):
+    import sys
+    total = 0
+
+    def pack_hook(t):
+        nonlocal total
+        total += sys.getsizeof(t)
+        return t
+
+    def unpack_hook(t):
+        return t
+
+    leaf = x.detach().clone().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+        fn(leaf)
+    return int(total)''',
+            ('sys.getsizeof',), "counts sys.getsizeof(t), the Python object's size, not the tensor's bytes"),
+]

@@ -440,3 +440,21 @@ def second_derivative(f, x):
     (d2,) = torch.autograd.grad(d1.sum(), x, allow_unused=True, materialize_grads=True)
     return d2.detach()''', ("without a graph", "d1.requires_grad"), "tests the linear case with d1 is None"),
 ]
+
+# the fourth independent round (issue 12, round 4): each message verifies the cause it names
+ROUND_4 = [
+    Mistake("plot_scatter_not_lines", _PLOT, _PLOT_TEST, '''\
+def plot_poly_derivatives():
+    x = torch.linspace(0, 5, 201, device=DEVICE)
+    y, dy, d2y = poly_derivatives(x)
+    xp = x.cpu()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(xp, y.cpu(), s=2, label="y")
+    ax.scatter(xp, dy.cpu(), s=2, label="dy/dx")
+    ax.scatter(xp, d2y.cpu(), s=2, label="d2y/dx2")
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.legend()
+    return fig''', ("separate points (ax.scatter)", "ax.plot(x, values)"),
+            "draws the curves with ax.scatter (and an axhline, which must not read as a line against its index)"),
+]
+MISTAKES += ROUND_4

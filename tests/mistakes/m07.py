@@ -514,4 +514,23 @@ ROUND_3 = [
          + "\n" + _MLP, ("bias was added 2 times", "inside the loop"), "adds the bias inside the sum loop, once per input"),
 ]
 
-MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3]
+# the fourth independent round (issue 12, round 4): each message verifies the cause it names
+ROUND_4 = [
+    _fit("fit_returns_detached", _fit_line().replace("    return w, b", "    return w.detach(), b.detach()"),
+         ("own w and b still had requires_grad=True", "a detached copy", "return w and b themselves"),
+         "returns w.detach(), b.detach(): copies without autograd, not the trained leaves"),
+    _fit("fit_unpacks_one_tensor", _fit_line().replace(
+        "    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)\n"
+        "    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)",
+        "    w, b = torch.zeros(2, dtype=x.dtype, device=x.device, requires_grad=True)"),
+         ("view of one tensor of shape (2,)", "unpacks one leaf into two views"),
+         "w, b = torch.zeros(2, requires_grad=True): two views (non-leaves) of one leaf"),
+    _bw("reverse_returns_none", _DFS + "    self.grad = 1.0\n    for v in order.reverse():\n        v._backward()\n",
+        ("loops over none", ".reverse()", "reversed(order)"),
+        "for v in order.reverse(): list.reverse() works in place and returns None"),
+    _fit("fit_line_float32_whatever_x", _fit_line().replace(
+        "torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)", "torch.tensor(0.0, requires_grad=True)"),
+         ("float64 x and y", "dtype=x.dtype"), "w, b = torch.tensor(0.0, requires_grad=True): float32 whatever x is"),
+]
+
+MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3, *ROUND_4]
