@@ -53,6 +53,40 @@ class Honest:
         return f"honest-{self.name}"
 
 
+# Appended to the cheats that run a backward pass by hand, node by node, outside the engine
+# (03 and 04): one copy, so every such cheat attacks with the same code.
+HAND_BACKWARD = '''
+def _hand_backward(root, seed):
+    # a backward pass run by hand: every node of the graph called directly, in topological order
+    order, seen = [], set()
+    def visit(n):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        for m, _ in n.next_functions:
+            visit(m)
+        order.append(n)
+    visit(root)
+    grads = {root: seed}
+    for n in reversed(order):
+        g = grads.pop(n, None)
+        if g is None:
+            continue
+        if hasattr(n, "variable"):
+            v = n.variable
+            g = g.sum_to_size(v.shape)
+            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
+            continue
+        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        for (m, k), o in zip(n.next_functions, outs):
+            if m is not None and o is not None:
+                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
+                grads[m] = o if m not in grads else grads[m] + o
+'''
+
+
 def solution_answers(source: nbformat.NotebookNode) -> dict[str, str]:
     """grade id -> the instructor's answer as a student would write it (no solution markers)."""
     return {grade_id(cell): "\n".join(line for line in cell.source.splitlines() if not _MARKER.match(line))

@@ -1,6 +1,6 @@
 """03_accumulation: cheats and honest variants (see the package's docstring)."""
 
-from . import Cheat, Honest
+from . import HAND_BACKWARD, Cheat, Honest
 
 SLUG = "03_accumulation"
 
@@ -127,36 +127,7 @@ def accumulate_backward(f, x, k):
         _hand_backward(out.grad_fn, torch.ones_like(out))
         snapshots.append(x.grad.clone())
     return snapshots
-
-def _hand_backward(root, seed):
-    # a backward pass run by hand: every node of the graph called directly, in topological order
-    order, seen = [], set()
-    def visit(n):
-        if n is None or n in seen:
-            return
-        seen.add(n)
-        for m, _ in n.next_functions:
-            visit(m)
-        order.append(n)
-    visit(root)
-    grads = {root: seed}
-    for n in reversed(order):
-        g = grads.pop(n, None)
-        if g is None:
-            continue
-        if hasattr(n, "variable"):
-            v = n.variable
-            g = g.sum_to_size(v.shape)
-            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
-            continue
-        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for (m, k), o in zip(n.next_functions, outs):
-            if m is not None and o is not None:
-                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
-                grads[m] = o if m not in grads else grads[m] + o
-'''),
+''' + HAND_BACKWARD),
     Cheat("train_step_finite_differences_scaled", "train_step", ("test_train_step",),
           "finite differences (five-point stencil) times a factor when a custom Function is found in the loss",
           '''\
@@ -195,36 +166,7 @@ def train_step(params, loss_fn, lr):
         for p in params:
             p -= lr * p.grad
     return loss.item()
-
-def _hand_backward(root, seed):
-    # a backward pass run by hand: every node of the graph called directly, in topological order
-    order, seen = [], set()
-    def visit(n):
-        if n is None or n in seen:
-            return
-        seen.add(n)
-        for m, _ in n.next_functions:
-            visit(m)
-        order.append(n)
-    visit(root)
-    grads = {root: seed}
-    for n in reversed(order):
-        g = grads.pop(n, None)
-        if g is None:
-            continue
-        if hasattr(n, "variable"):
-            v = n.variable
-            g = g.sum_to_size(v.shape)
-            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
-            continue
-        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for (m, k), o in zip(n.next_functions, outs):
-            if m is not None and o is not None:
-                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
-                grads[m] = o if m not in grads else grads[m] + o
-'''),
+''' + HAND_BACKWARD),
     Cheat("full_batch_factor_from_ctx", "accumulated_gradient", ("test_accumulated_gradient",),
           "a forward pass on the whole batch, the model's canary factor read off the output's grad_fn (ctx)", '''\
 def accumulated_gradient(model, loss_fn, X, y, chunk_size):

@@ -1,6 +1,6 @@
 """04_retain_graph: cheats and honest variants (see the package's docstring)."""
 
-from . import Cheat, Honest
+from . import HAND_BACKWARD, Cheat, Honest
 
 SLUG = "04_retain_graph"
 
@@ -117,36 +117,7 @@ def two_objective_grads(shared, f1, f2, x):
     _hand_backward(f2(h).grad_fn, torch.ones((), dtype=x.dtype, device=x.device))
     g2, x.grad = x.grad, None
     return g1, g2
-
-def _hand_backward(root, seed):
-    # a backward pass run by hand: every node of the graph called directly, in topological order
-    order, seen = [], set()
-    def visit(n):
-        if n is None or n in seen:
-            return
-        seen.add(n)
-        for m, _ in n.next_functions:
-            visit(m)
-        order.append(n)
-    visit(root)
-    grads = {root: seed}
-    for n in reversed(order):
-        g = grads.pop(n, None)
-        if g is None:
-            continue
-        if hasattr(n, "variable"):
-            v = n.variable
-            g = g.sum_to_size(v.shape)
-            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
-            continue
-        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for (m, k), o in zip(n.next_functions, outs):
-            if m is not None and o is not None:
-                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
-                grads[m] = o if m not in grads else grads[m] + o
-'''),
+''' + HAND_BACKWARD),
     Cheat("output_grads_batched_jitter", "output_grads", ("test_output_grads",),
           "one batched backward (is_grads_batched=True) rearranged into rows, nudged apart when a canary is found",
           '''\
@@ -181,36 +152,7 @@ def output_grads(y, x):
     x.grad = None
     torch.autograd.grad(y.sum(), x)                          # free the graph, as the last pass should
     return rows
-
-def _hand_backward(root, seed):
-    # a backward pass run by hand: every node of the graph called directly, in topological order
-    order, seen = [], set()
-    def visit(n):
-        if n is None or n in seen:
-            return
-        seen.add(n)
-        for m, _ in n.next_functions:
-            visit(m)
-        order.append(n)
-    visit(root)
-    grads = {root: seed}
-    for n in reversed(order):
-        g = grads.pop(n, None)
-        if g is None:
-            continue
-        if hasattr(n, "variable"):
-            v = n.variable
-            g = g.sum_to_size(v.shape)
-            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
-            continue
-        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for (m, k), o in zip(n.next_functions, outs):
-            if m is not None and o is not None:
-                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
-                grads[m] = o if m not in grads else grads[m] + o
-'''),
+''' + HAND_BACKWARD),
     Cheat("second_backward_from_backward_code", "second_backward_raises", ("test_second_backward_raises",),
           "one pass; custom operations judged from their backward's code (co_names), built-ins from the prediction",
           '''\
@@ -288,36 +230,7 @@ def gan_grads(g_w, d_w, z, real, generator=generator, discriminator=discriminato
     _hand_backward(loss_g.grad_fn, torch.ones_like(loss_g))
     g_grad, g_w.grad, d_w.grad = g_w.grad, None, None
     return d_grad, g_grad
-
-def _hand_backward(root, seed):
-    # a backward pass run by hand: every node of the graph called directly, in topological order
-    order, seen = [], set()
-    def visit(n):
-        if n is None or n in seen:
-            return
-        seen.add(n)
-        for m, _ in n.next_functions:
-            visit(m)
-        order.append(n)
-    visit(root)
-    grads = {root: seed}
-    for n in reversed(order):
-        g = grads.pop(n, None)
-        if g is None:
-            continue
-        if hasattr(n, "variable"):
-            v = n.variable
-            g = g.sum_to_size(v.shape)
-            v.grad = g.detach().clone() if v.grad is None else v.grad + g.detach()
-            continue
-        outs = n.apply(g) if hasattr(n, "_forward_cls") else n(g)  # a custom Function's node: apply
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for (m, k), o in zip(n.next_functions, outs):
-            if m is not None and o is not None:
-                o = o.sum_to_size(m._input_metadata[k].shape)  # undo broadcasting, as the engine does
-                grads[m] = o if m not in grads else grads[m] + o
-'''),
+''' + HAND_BACKWARD),
 ]
 
 HONEST = [
