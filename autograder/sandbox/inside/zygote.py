@@ -23,8 +23,10 @@ line on stdout:  {"uid", "run_dir", "cgroups": [cgroup.procs files], "hand_in": 
     zygote.py LIMITS_JSON DATA_DIR WORKDIR MODULE...
 """
 
+import contextlib
 import ctypes
 import gc
+import importlib
 import json
 import os
 import shutil
@@ -208,8 +210,10 @@ def main(argv: list[str]) -> None:
 
 def warm_up() -> None:
     """What every kernel would otherwise do first, once: autograd's first backward pass,
-    matplotlib's first drawing (fonts, text layout). Not through pyplot, whose backend
-    each kernel must choose itself, once IPython is running."""
+    what torch imports the first time a test compares tensors (torch.testing.assert_close
+    loads DTensor and sympy: half a second) or a seed is set under its compiler's guard
+    (torch._dynamo), and matplotlib's first drawing (fonts, text layout). Not through
+    pyplot, whose backend each kernel must choose itself, once IPython is running."""
     try:
         import torch
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -218,6 +222,9 @@ def warm_up() -> None:
         return
     x = torch.linspace(0, 1, 8, requires_grad=True)
     (x.sin() ** 2).sum().backward()
+    torch.testing.assert_close(x, x)
+    with contextlib.suppress(Exception):  # a torch without its compiler: kernels load what they need themselves
+        importlib.import_module("torch._dynamo")
     figure = Figure()
     figure.add_subplot().plot([0, 1], [0, 1], label="warm-up")
     figure.legend()
