@@ -243,6 +243,9 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("autograder: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)
+    # nbgrader's gradebook logs a database error it raises with its traceback, through tornado's
+    # application log; the grader reports that error itself, on the student's line.
+    logging.getLogger("tornado.application").addHandler(logging.NullHandler())
 
 
 def main(argv: list[str] | None = None) -> int:

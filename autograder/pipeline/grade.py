@@ -43,7 +43,7 @@ from ..sandbox import HandInTooLarge, SandboxSettings, kernel_source, read_files
 from ..sandbox.kernels import KERNEL_LANGUAGE, KERNEL_NAME
 from .execute import Timeouts
 from .present import present
-from .record import record_grades, write_autograded
+from .record import GradebookWriter, write_autograded
 from .repair import repair_submission
 from .runners import DaskRunner, LocalRunner, Runner
 from .sanitize import foreign_kernel, nbgrader_resources, sanitize, scan_flags
@@ -103,7 +103,7 @@ def grade_notebook(course: Course, assignment: str, student: str, template_path:
                             f"out of {folder} and grade {student} again")
         outcome.notebook = nb  # unrun, for the person who grades it in formgrader
         return outcome
-    outcome.seconds = execution.seconds
+    outcome.seconds, outcome.peak_memory = execution.seconds, execution.peak_memory
     if not execution.started:
         outcome.regrade = execution.failure
         return outcome
@@ -135,22 +135,29 @@ def grade_submission(course: Course, assignment: str, student: str, templates: l
     return outcome
 
 
-def record(course: Course, outcome: SubmissionOutcome) -> None:
-    """autograded/ files, then the gradebook (one transaction), then nbgrader's late penalty."""
+def record(course: Course, outcome: SubmissionOutcome, writer: GradebookWriter | None = None) -> None:
+    """autograded/ files, then the gradebook (one transaction), then nbgrader's late penalty;
+    through the run's `writer`, or one of its own."""
     folder = course.path("autograded", outcome.student, outcome.assignment)
     write_autograded(folder, outcome)
     give_to_course_owner(folder, course.root)  # after sudo: the instructor's files, not root's
-    outcome.totals = record_grades(course.db_url, outcome, course.config)
+    own = writer is None
+    writer = writer or GradebookWriter(course.db_url, course.config)
+    try:
+        outcome.totals = writer.record(outcome)
+    finally:
+        if own:
+            writer.close()
     if course.db_url.startswith("sqlite:///"):
         give_to_course_owner(Path(course.db_url.removeprefix("sqlite:///")), course.root)
 
 
-def record_or_say_why(course: Course, outcome: SubmissionOutcome) -> None:
+def record_or_say_why(course: Course, outcome: SubmissionOutcome, writer: GradebookWriter | None = None) -> None:
     """Record a graded hand-in; one that could not be graded or written keeps its earlier grades."""
     if outcome.grade_again:
         return  # no student code ran: its earlier grades are truer than none
     try:
-        record(course, outcome)
+        record(course, outcome, writer)
     except Exception as error:  # one student's files or rows; the others are still recorded
         log.debug("recording %s's grades failed", outcome.student, exc_info=True)  # for a bug report
         outcome.record_error = f"its grades could not be recorded ({type(error).__name__}: {error})"
@@ -225,12 +232,13 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
         if on_start:
             on_start(f"{runner.note}; {workers} at a time", len(students))
         pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="grade")
+        writer = GradebookWriter(course.db_url, course.config)
         try:
             futures = [pool.submit(grade_submission, course, assignment, s, templates, runner) for s in students]
             for future in as_completed(futures):
                 outcome = future.result()
                 with _interrupts_deferred():
-                    record_or_say_why(course, outcome)  # here only: one writer
+                    record_or_say_why(course, outcome, writer)  # here only: one writer
                 outcomes.append(outcome)
                 if on_done:
                     try:
@@ -241,4 +249,5 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
             # On Ctrl-C or a gradebook error: drop what has not started, and let
             # the closing runner kill the kernels of what has.
             pool.shutdown(wait=False, cancel_futures=True)
+            writer.close()
     return sorted(outcomes, key=lambda o: students.index(o.student))

@@ -11,6 +11,7 @@ score (auto_score None), never as 0."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import warnings
@@ -76,30 +77,65 @@ def write_autograded(folder: Path, outcome: SubmissionOutcome) -> None:
     write_atomically(folder / REPORT_FILE, json.dumps(outcome.report(), indent=2).encode())
 
 
-def record_grades(db_url: str, outcome: SubmissionOutcome, config=None) -> Totals:
-    """All of a student's grades for the assignment in one commit, or none of them; then the late
-    penalty under the course's `config`; returns what the gradebook then holds."""
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
-        # nbgrader's ORM code predates SQLAlchemy 2 and makes it warn while it autoflushes
-        warnings.simplefilter("ignore", SAWarning)
+class GradebookWriter:
+    """The run's one writer to nbgrader's gradebook, used from one thread.
+
+    nbgrader's Gradebook checks the database's whole schema each time one is opened, which
+    cost as much as writing a student's grades; so one is kept open for the run, and opened
+    again after any error (the failed student's transaction is rolled back with it)."""
+
+    def __init__(self, db_url: str, config=None) -> None:
+        self.db_url, self.config = db_url, config
+        self._gradebook: Gradebook | None = None
+
+    def record(self, outcome: SubmissionOutcome) -> Totals:
+        """All of a student's grades for the assignment in one commit, or none of them; then the late
+        penalty under the course's config; returns what the gradebook then holds."""
+        with warnings.catch_warnings():
+            # nbgrader's ORM code predates SQLAlchemy 2 and makes it warn while it autoflushes
+            warnings.simplefilter("ignore", SAWarning)
+            try:
+                if self._gradebook is None:
+                    self._gradebook = Gradebook(self.db_url)
+                return self._record(self._gradebook, outcome)
+            except Exception:
+                self.close()
+                raise
+
+    def _record(self, gb: Gradebook, outcome: SubmissionOutcome) -> Totals:
         gb.update_or_create_student(outcome.student)
         when = {"timestamp": outcome.timestamp} if outcome.timestamp else {}  # as nbgrader: none keeps the last
-        gb.update_or_create_submission(outcome.assignment, outcome.student, **when)
-        try:
+        submission = gb.update_or_create_submission(outcome.assignment, outcome.student, **when)
+        for nb_outcome in outcome.notebooks:
+            record_notebook(gb, outcome, nb_outcome)
+        # No penalty from a time nobody could read: a person decides. On time, nbgrader's
+        # AssignLatePenalties would only clear the penalty: done here, in the same commit.
+        late = not outcome.timestamp_problem and submission.total_seconds_late > 0
+        if not late:
             for nb_outcome in outcome.notebooks:
-                record_notebook(gb, outcome, nb_outcome)
-                if outcome.timestamp_problem:  # no penalty from a time nobody could read: a person decides
-                    gb.find_submission_notebook(nb_outcome.name, outcome.assignment,
-                                                outcome.student).late_submission_penalty = None
-            gb.db.commit()
-        except Exception:
-            gb.db.rollback()
-            raise
-    if not outcome.timestamp_problem:
-        assign_late_penalties(db_url, outcome, config)
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
-        warnings.simplefilter("ignore", SAWarning)
-        return submission_totals(gb.find_submission(outcome.assignment, outcome.student))
+                gb.find_submission_notebook(nb_outcome.name, outcome.assignment,
+                                            outcome.student).late_submission_penalty = None
+        gb.db.commit()
+        if late:
+            assign_late_penalties(self.db_url, outcome, self.config)
+        totals = submission_totals(gb.find_submission(outcome.assignment, outcome.student))
+        gb.db.commit()  # ends the read: the next student's rows are read afresh (a person may change them)
+        return totals
+
+    def close(self) -> None:
+        if self._gradebook is not None:
+            gradebook, self._gradebook = self._gradebook, None
+            with contextlib.suppress(Exception):  # closing after an error: the database may be what failed
+                gradebook.close()
+
+
+def record_grades(db_url: str, outcome: SubmissionOutcome, config=None) -> Totals:
+    """One student's grades, through a writer of its own (GradebookWriter.record)."""
+    writer = GradebookWriter(db_url, config)
+    try:
+        return writer.record(outcome)
+    finally:
+        writer.close()
 
 
 def assign_late_penalties(db_url: str, outcome: SubmissionOutcome, config=None) -> None:
