@@ -52,6 +52,7 @@ class NotebookOutcome:
     flags: list[Flag] = field(default_factory=list)
     failure: str | None = None  # the run stopped early: tests that did not run score 0
     seconds: float = 0.0
+    peak_memory: int | None = None  # bytes the kernel's sandbox held at most (its own: not the warm parent's)
     ungraded: str | None = None  # the grader could not grade it: no score, a person grades every cell
     regrade: str | None = None  # no kernel started: nothing is recorded, grade it again
 

@@ -43,6 +43,7 @@ class Execution:
     failure: str | None = None  # why the run stopped early, for a person
     flags: list[Flag] = field(default_factory=list)
     seconds: float = 0.0
+    peak_memory: int | None = None  # bytes its sandbox held at most, where measured
 
     @property
     def started(self) -> bool:
@@ -171,13 +172,14 @@ def execute_notebook(nb: nbformat.NotebookNode, kernels: KernelSource, timeouts:
         where = f"at cell {run.current}" if run.current is not None else "before the first cell"
         failure = f"the run stopped {where}: {error}"
     finally:
+        peak_memory = kernel.peak_memory()  # before its sandbox goes
         kernel.release()
         _cancel_leftover_tasks()
     if failure is not None:
         _mark_not_run(nb, run.current or 0, f"not graded: {failure}")
         if run.current is None:
             run.flags.append(Flag(None, NOT_STARTED))
-    return Execution(nb, failure, run.flags, time.monotonic() - started)
+    return Execution(nb, failure, run.flags, time.monotonic() - started, peak_memory)
 
 
 def _cancel_leftover_tasks() -> None:

@@ -118,7 +118,7 @@ class DaskRunner(Runner):
                                     self.data, dict(files or {}), pure=False)
         result = future.result()
         return Execution(nbformat.reads(result["notebook"], as_version=4), result["failure"],
-                         result["flags"], result["seconds"])
+                         result["flags"], result["seconds"], result["peak_memory"])
 
     def close(self) -> None:
         self.client.close()
@@ -162,4 +162,4 @@ def execute_on_worker(nb_json: str, timeouts: Timeouts, limits: Limits, data: di
     execution = execute_notebook(nbformat.reads(nb_json, as_version=4), _kernels_on_worker(limits, data), timeouts,
                                  files)
     return {"notebook": nbformat.writes(execution.notebook), "failure": execution.failure,
-            "flags": execution.flags, "seconds": execution.seconds}
+            "flags": execution.flags, "seconds": execution.seconds, "peak_memory": execution.peak_memory}

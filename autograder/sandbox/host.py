@@ -128,6 +128,15 @@ class Cgroup:
                     return True
         return False
 
+    def peak_bytes(self) -> int | None:
+        """The most memory the sandbox held at once (v2 memory.peak, v1 memory.max_usage_in_bytes):
+        its own pages; what a forked kernel shares with its warm parent is the parent's. None: unknown."""
+        for folder in self.paths:
+            for name in ("memory.peak", "memory.max_usage_in_bytes"):
+                with contextlib.suppress(OSError, ValueError):
+                    return int((folder / name).read_text())
+        return None
+
     def destroy(self, wait: float = 10.0) -> None:
         deadline = time.monotonic() + wait
         for folder in self.paths:

@@ -45,6 +45,10 @@ class MemoryCap(Protocol):
 
     def out_of_memory(self) -> bool: ...
 
+    def peak_bytes(self) -> int | None:
+        """The most memory the sandbox held at once, where the cap can tell."""
+        ...
+
 
 class KernelStartFailed(RuntimeError):
     """No kernel could be started, so no student code ran: grade this submission again."""
@@ -76,6 +80,10 @@ class Kernel:
 
     def out_of_memory(self) -> bool:
         return self.memory is not None and self.memory.out_of_memory()
+
+    def peak_memory(self) -> int | None:
+        """Bytes: the most its sandbox held at once; None where nothing measures it (--no-sandbox)."""
+        return self.memory.peak_bytes() if self.memory is not None else None
 
     def release(self) -> None:
         # The kernel may already be gone (it exited, crashed, or hit a limit): nothing else to do then.

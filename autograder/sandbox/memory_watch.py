@@ -53,9 +53,13 @@ class Watched:
     def __init__(self, namespace: PidNamespace) -> None:
         self.namespace = namespace
         self.hit = False
+        self.peak = 0  # the most its processes held together, as the watch saw it
 
     def out_of_memory(self) -> bool:
         return self.hit
+
+    def peak_bytes(self) -> int | None:
+        return self.peak or None
 
 
 class MemoryWatch:
@@ -99,7 +103,9 @@ class MemoryWatch:
     def enforce(self, watched: Watched) -> None:
         """Kill the sandbox's largest process if all of them together hold more than the limit."""
         pids = watched.namespace.processes()
-        if sum(map(resident, pids)) <= self.limit_bytes:  # over-counts shared pages: a quick first look
+        total = sum(map(resident, pids))
+        watched.peak = max(watched.peak, total)
+        if total <= self.limit_bytes:  # over-counts shared pages: a quick first look
             return
         held = {pid: proportional(pid) for pid in pids}
         if sum(held.values()) <= self.limit_bytes:
