@@ -53,6 +53,10 @@ class Execution:
         return Flag(None, NOT_STARTED) not in self.flags
 
 
+class KernelExited(DeadKernelError):
+    """The student's code asked the kernel to exit: the run ends at that cell."""
+
+
 def _error_output(name: str, text: str):
     return nbformat.v4.new_output("error", ename=name, evalue=text, traceback=[f"{name}: {text}"])
 
@@ -112,12 +116,16 @@ class GuardedRun:
             await self._check_guard(cell)
 
     async def after_cell(self, cell, cell_index: int, execute_reply: dict) -> None:
+        content = execute_reply["content"] if execute_reply else {}
+        if any(p.get("source") == "ask_exit" and not p.get("keepkernel") for p in content.get("payload", [])):
+            # exit() or quit(): ipykernel stops a tenth of a second later, so whether the next
+            # cells would still run depends on their speed. They do not, whatever the speed.
+            raise KernelExited("the code asked the kernel to exit (exit() or quit())")
         if not is_test(cell):
             return
         # A test that failed must show its error: student code can hide the traceback
         # (IPython's showtraceback, custom exception handlers), and nbgrader scores a
         # test by its outputs alone.
-        content = execute_reply["content"] if execute_reply else {}
         if content.get("status") == "error" and not any(o.output_type == "error" for o in cell.outputs):
             cell.outputs.append(_error_output(content.get("ename", "Error"), content.get("evalue", "")))
             self.flags.append(Flag(grade_id(cell), "the test failed but its error was hidden from the output"))
@@ -162,9 +170,10 @@ def execute_notebook(nb: nbformat.NotebookNode, kernels: KernelSource, timeouts:
         limit = "the whole submission's" if time.monotonic() - started >= timeouts.total - 1 else "a cell's"
         failure = (f"cell {run.current} ran past {limit} time limit and was stopped" if run.current is not None
                    else f"the kernel was not ready before {limit} time limit ran out")
-    except DeadKernelError:
+    except DeadKernelError as error:
         where = f"while running cell {run.current}" if run.current is not None else "before the first cell"
         cause = ("it went over the sandbox's memory limit" if kernel.out_of_memory()
+                 else str(error) if isinstance(error, KernelExited)
                  else "the code exited the kernel, crashed it, or went over a limit" if run.current is not None
                  else "it crashed or went over a limit as it started")
         failure = f"the kernel died {where} ({cause})"
