@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,7 @@ class Batch:
 def batch(pristine, tmp_path_factory) -> Batch:
     course = copy_course(pristine, tmp_path_factory, "batch")
     correct = hand_in_notebook(course)
-    for student in ("honest", "resubmits", "grader_fails", "bad_stamp", "blocked"):
+    for student in ("honest", "resubmits", "grader_fails", "bad_stamp", "blocked", "db_refuses"):
         submit(course, student, correct)
     # where the grader writes "blocked"'s graded notebook, a file is in the way (a folder it cannot write)
     (course / "autograded" / "blocked").mkdir(parents=True)
@@ -170,6 +171,11 @@ def batch(pristine, tmp_path_factory) -> Batch:
     grade_by_hand(course, "no_kernel", "why", 0.5)
     before = gradebook_grades(sqlite_url(course))["no_kernel"]
 
+    # the gradebook itself refuses "db_refuses"'s submission, in the middle of the run
+    with sqlite3.connect(course / "gradebook.db") as db:
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON submitted_assignment WHEN NEW.student_id = 'db_refuses' "
+                   "BEGIN SELECT RAISE(ABORT, 'the gradebook refused this student'); END")
+
     run = run_autograder_with(course, FAULTS, "grade", ASSIGNMENT)
     return Batch(course, run, before, gradebook_grades(sqlite_url(course)), person_lines(run.stderr))
 
@@ -177,7 +183,8 @@ def batch(pristine, tmp_path_factory) -> Batch:
 def test_the_batch_records_everyone_it_can_and_exits_3_naming_who_needs_a_person(batch):
     assert batch.run.returncode == NEEDS_A_PERSON, batch.run.stderr[-3000:]
     assert "Traceback" not in batch.run.stderr
-    assert sorted(batch.people) == ["bad_stamp", "blocked", "grader_fails", "no_kernel", "too_new"], batch.run.stderr
+    assert sorted(batch.people) == ["bad_stamp", "blocked", "db_refuses", "grader_fails", "no_kernel", "too_new"], \
+        batch.run.stderr
     assert set(batch.grades) == {"honest", "resubmits", "grader_fails", "bad_stamp", "too_new", "exits", "no_kernel"}
     for student in ("honest", "resubmits"):
         assert {gid: batch.grades[student][gid].auto_score for gid in FULL} == FULL, student
@@ -226,6 +233,15 @@ def test_a_hand_in_whose_grades_could_not_be_written_is_listed_to_grade_again_an
     line = batch.people["blocked"]
     assert "NOT RECORDED" in line and "could not be recorded" in line and "FileExistsError" in line, line
     assert "not recorded" in row(batch.run.stdout, "blocked")
+
+
+def test_a_student_the_gradebook_refuses_is_listed_to_grade_again_and_everyone_else_is_recorded(batch):
+    # the run's one gradebook connection is opened again after the failure: nobody else loses a grade
+    assert "db_refuses" not in batch.grades
+    line = batch.people["db_refuses"]
+    assert "NOT RECORDED" in line and "the gradebook refused this student" in line, line
+    recorded = {"honest", "resubmits", "bad_stamp", "exits", "too_new", "grader_fails"}
+    assert recorded <= set(batch.grades), sorted(batch.grades)
 
 
 def test_an_unreadable_timestamp_is_sent_to_a_person_and_the_hand_in_is_still_graded(batch):
@@ -360,13 +376,28 @@ def late(pristine, tmp_path_factory):
     nbgrader(theirs, "autograde", ASSIGNMENT, "--force")
     nbgrader(theirs, "export", f"--to={theirs / 'grades.csv'}")
     nbgraders = {r["student_id"]: float(r["score"]) for r in csv.DictReader((theirs / "grades.csv").open())}
-    return run, {s: float(r["score"]) for s, r in exported(ours).items()}, nbgraders
+    return run, {s: float(r["score"]) for s, r in exported(ours).items()}, nbgraders, ours, theirs
 
 
 def test_a_late_hand_in_gets_the_courses_late_penalty_as_nbgrader_autograde_gives_it(late):
-    run, ours, nbgraders = late
+    run, ours, nbgraders, _, _ = late
     assert ours == nbgraders == {"on_time": 5.0, "late": 2.0}  # 5 points, less 3 started hours
     assert "(late -3)" in row(run.stdout, "late")
+
+
+def test_a_late_hand_in_graded_again_as_on_time_loses_its_penalty_as_with_nbgrader(late, tmp_path):
+    # (say the LMS's time was wrong): on time, nbgrader clears the penalty; the grader does it in its own commit
+    _, _, _, ours, theirs = late
+    ours, theirs = (shutil.copytree(course, tmp_path / name) for course, name in ((ours, "ours"), (theirs, "theirs")))
+    for course in (ours, theirs):
+        (course / "submitted" / "late" / ASSIGNMENT / "timestamp.txt").write_text("2024-03-01 11:00:00 UTC")
+    run = run_autograder(ours, "grade", ASSIGNMENT, "--student", "late")
+    assert run.returncode == 0, run.stderr[-3000:]
+    nbgrader(theirs, "autograde", ASSIGNMENT, "--student", "late", "--force")
+    assert late_penalty(ours, "late") is None and late_penalty(theirs, "late") is None
+    nbgrader(theirs, "export", f"--to={theirs / 'grades.csv'}")
+    nbgraders = {r["student_id"]: float(r["score"]) for r in csv.DictReader((theirs / "grades.csv").open())}
+    assert {s: float(r["score"]) for s, r in exported(ours).items()} == nbgraders == {"on_time": 5.0, "late": 5.0}
 
 
 # --------------------------------------------------------------------------- a notebook for another kernel
