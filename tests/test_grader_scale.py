@@ -329,15 +329,17 @@ def test_a_dead_warm_sandbox_is_started_again():
         assert execution.notebook.cells[0].outputs[0].text == "ran 2.0 True\n"
 
 
-def test_a_warm_kernel_finds_loaded_what_torch_and_ipykernel_would_import_lazily_and_its_peak_memory_is_measured():
+def test_a_warm_kernel_finds_loaded_what_torch_ipykernel_and_the_assignment_import_and_its_peak_memory_is_measured():
     """torch.testing.assert_close (DTensor, sympy), the compiler's guard (torch._dynamo), ipykernel's
-    debugger and pdb: each kernel would import them itself, for half a second or more; the warm parent
-    has. And what a kernel allocates shows in its peak memory, which autograder.json reports."""
+    debugger and pdb, and what the assignment's notebooks import: each kernel would import them itself,
+    for half a second or more; the warm parent has. And what a kernel allocates shows in its peak
+    memory, which autograder.json reports."""
     from nbformat.v4 import new_code_cell, new_notebook
 
-    probe = ("import sys\nlazy = ('torch._dynamo', 'torch.distributed.tensor', 'sympy', 'debugpy', 'pdb')\n"
+    probe = ("import sys\nlazy = ('torch._dynamo', 'torch.distributed.tensor', 'sympy', 'debugpy', 'pdb', 'icecream')\n"
              "print([m for m in lazy if m not in sys.modules])\nheld = bytearray(300 << 20)")
-    with contextlib.closing(WarmKernels(bubblewrap(), Limits(), None)) as kernels:
+    # icecream: what the assignment imports; a module that cannot be imported is simply not loaded ahead
+    with contextlib.closing(WarmKernels(bubblewrap(), Limits(), None, ("icecream", "no_such_module_here"))) as kernels:
         execution = execute_notebook(new_notebook(cells=[new_code_cell(probe)]), kernels, Timeouts(cell=30))
     assert execution.failure is None
     assert execution.notebook.cells[0].outputs[0].text == "[]\n"

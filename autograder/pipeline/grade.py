@@ -30,7 +30,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -42,6 +42,7 @@ from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
 from ..sandbox import HandInTooLarge, SandboxSettings, kernel_source, read_files
 from ..sandbox.kernels import KERNEL_LANGUAGE, KERNEL_NAME
 from .execute import Timeouts
+from .preload import imported_modules
 from .present import present
 from .record import GradebookWriter, write_autograded
 from .repair import repair_submission
@@ -206,10 +207,12 @@ def check_kernels(runner: Runner, options: GradeOptions) -> None:
     )
 
 
-def _runner(options: GradeOptions, data_dir: Path | None) -> Runner:
+def _runner(options: GradeOptions, data_dir: Path | None, templates: list[Path]) -> Runner:
+    # what the assignment imports, loaded once by a warm sandbox (never what a student wrote)
+    sandbox = replace(options.sandbox, preload=imported_modules(templates, data_dir))
     if options.dask:
-        return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
-    return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts, options.sandbox.limits.disk_bytes)
+        return DaskRunner(options.dask, options.timeouts, sandbox, data_dir)
+    return LocalRunner(kernel_source(sandbox, data_dir), options.timeouts, sandbox.limits.disk_bytes)
 
 
 def grade_assignment(course: Course, assignment: str, options: GradeOptions,
@@ -225,8 +228,8 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
     outcomes = []
     release = course.path("release", ".", assignment)
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
-            _runner(options, copy_release_files(release, Path(scratch), course.exclude_overwriting(assignment))) \
-            as runner:
+            _runner(options, copy_release_files(release, Path(scratch), course.exclude_overwriting(assignment)),
+                    templates) as runner:
         check_kernels(runner, options)
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:

@@ -105,7 +105,7 @@ class DaskRunner(Runner):
             raise ValueError("--dask runs student code on the workers, always in their sandbox: "
                              "drop --no-sandbox")
         self.client = Client(address, timeout="30s")
-        self.timeouts, self.limits = timeouts, sandbox.limits
+        self.timeouts, self.limits, self.preload = timeouts, sandbox.limits, sandbox.preload
         self.room = sandbox.limits.disk_bytes
         self.data = _data_files(data_dir)
         self.note = f"kernels: on the Dask cluster at {address}"
@@ -115,7 +115,7 @@ class DaskRunner(Runner):
 
     def run(self, nb: nbformat.NotebookNode, files: HandInFiles | None = None) -> Execution:
         future = self.client.submit(execute_on_worker, nbformat.writes(nb), self.timeouts, self.limits,
-                                    self.data, dict(files or {}), pure=False)
+                                    self.data, dict(files or {}), self.preload, pure=False)
         result = future.result()
         return Execution(nbformat.reads(result["notebook"], as_version=4), result["failure"],
                          result["flags"], result["seconds"], result["peak_memory"])
@@ -136,7 +136,7 @@ def warm_sandboxes_on_this_worker() -> int:
         return len(_worker_kernels)
 
 
-def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> KernelSource:
+def _kernels_on_worker(limits: Limits, data: dict[str, bytes], preload: tuple[str, ...] = ()) -> KernelSource:
     digest = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:16]
     folder = None
     if data:
@@ -146,20 +146,20 @@ def _kernels_on_worker(limits: Limits, data: dict[str, bytes]) -> KernelSource:
             if path.resolve().is_relative_to(folder.resolve()):  # names come from the instructor's machine
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
-    key = (digest, limits)
+    key = (digest, limits, preload)
     with _worker_lock:
         if key not in _worker_kernels:
-            kernels = kernel_source(SandboxSettings(limits=limits), folder)  # rootless where not root
+            kernels = kernel_source(SandboxSettings(limits=limits, preload=preload), folder)  # rootless where not root
             atexit.register(kernels.close)
             _worker_kernels[key] = kernels
         return _worker_kernels[key]
 
 
 def execute_on_worker(nb_json: str, timeouts: Timeouts, limits: Limits, data: dict[str, bytes],
-                      files: dict[str, bytes] | None = None) -> dict:
+                      files: dict[str, bytes] | None = None, preload: tuple[str, ...] = ()) -> dict:
     """Runs on a Dask worker: JSON and the student's files in, JSON out (HandInTooLarge comes back
     to the caller as it was raised)."""
-    execution = execute_notebook(nbformat.reads(nb_json, as_version=4), _kernels_on_worker(limits, data), timeouts,
-                                 files)
+    execution = execute_notebook(nbformat.reads(nb_json, as_version=4), _kernels_on_worker(limits, data, preload),
+                                 timeouts, files)
     return {"notebook": nbformat.writes(execution.notebook), "failure": execution.failure,
             "flags": execution.flags, "seconds": execution.seconds, "peak_memory": execution.peak_memory}

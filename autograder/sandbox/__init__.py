@@ -37,6 +37,7 @@ class SandboxSettings:
     enabled: bool = True  # False: --no-sandbox, kernels with the grader's rights
     warm: bool = True  # fork kernels from a warm sandbox (False: --cold)
     limits: Limits = field(default_factory=Limits)
+    preload: tuple[str, ...] = ()  # modules the assignment imports: a warm sandbox imports them once, if it can
 
 
 def kernel_source(settings: SandboxSettings, data_dir: Path | None) -> KernelSource:
@@ -49,7 +50,7 @@ def kernel_source(settings: SandboxSettings, data_dir: Path | None) -> KernelSou
         return RootlessKernels(bwrap, settings.limits, data_dir, warm_asked=settings.warm)
     if settings.warm:
         try:
-            return WarmKernels(bwrap, settings.limits, data_dir)
+            return WarmKernels(bwrap, settings.limits, data_dir, settings.preload)
         except (KernelStartFailed, OSError) as error:
             log.warning("warm kernels are not available here (%s); each submission starts a fresh "
                         "sandboxed kernel instead", error)

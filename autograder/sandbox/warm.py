@@ -236,8 +236,9 @@ class WarmKernels:
 
     kernel_name = KERNEL_NAME
 
-    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None) -> None:
-        self._args = (bwrap, limits, data_dir)
+    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None, preload: tuple[str, ...] = ()) -> None:
+        # what the assignment imports, besides: "?" asks the zygote to go on where one cannot be imported
+        self._args = (bwrap, limits, data_dir, PRELOAD + tuple(f"?{m}" for m in preload if m not in PRELOAD))
         self.limits, self.data_dir = limits, data_dir
         self._restart = threading.Lock()
         self.sandbox = WarmSandbox(*self._args)
