@@ -6,9 +6,10 @@
 place; its kernel's working folder holds what nbgrader autograde's holds: the
 files the student handed in beside the notebooks, then the assignment's on top
 (from release/, never source/), but where Autograde.exclude_overwriting keeps
-the student's. Submissions go through it in parallel (`workers` threads, each
-waiting on its kernel); execute runs in a sandbox here or on a Dask cluster
-(runners.py). Only the calling thread records, one student at a time and one
+the student's. Submissions go through it in parallel: one thread more than
+`workers`, at most `workers` kernels at once, so that one hand-in's repair and
+sanitize overlap the others' runs. Execute runs in a sandbox here or on a Dask
+cluster (runners.py). Only the calling thread records, one student at a time and one
 transaction each, so the gradebook has a single writer (SQLite never locks)
 and is never half-written.
 
@@ -46,7 +47,7 @@ from .preload import imported_modules
 from .present import present
 from .record import GradebookWriter, write_autograded
 from .repair import repair_submission
-from .runners import DaskRunner, LocalRunner, Runner
+from .runners import AtMost, DaskRunner, LocalRunner, Runner
 from .sanitize import foreign_kernel, nbgrader_resources, sanitize, scan_flags
 from .score import score
 
@@ -234,10 +235,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:
             on_start(f"{runner.note}; {workers} at a time", len(students))
-        pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="grade")
+        # one thread more than kernels: a hand-in's own stages overlap the others' runs
+        pool = ThreadPoolExecutor(max(1, workers) + 1, thread_name_prefix="grade")
+        limited = AtMost(runner, max(1, workers))
         writer = GradebookWriter(course.db_url, course.config)
         try:
-            futures = [pool.submit(grade_submission, course, assignment, s, templates, runner) for s in students]
+            futures = [pool.submit(grade_submission, course, assignment, s, templates, limited) for s in students]
             for future in as_completed(futures):
                 outcome = future.result()
                 with _interrupts_deferred():

@@ -89,6 +89,21 @@ class LocalRunner(Runner):
         self.kernels.close()
 
 
+class AtMost(Runner):
+    """`runner`, running at most `count` notebooks at once: a thread beyond them waits here with its
+    hand-in already read, repaired and sanitized, so that this work overlaps the kernels' instead of
+    leaving a kernel idle while it is done."""
+
+    def __init__(self, runner: Runner, count: int) -> None:
+        self.runner = runner
+        self.room, self.note = runner.room, runner.note
+        self._slots = threading.BoundedSemaphore(count)
+
+    def run(self, nb: nbformat.NotebookNode, files: HandInFiles | None = None) -> Execution:
+        with self._slots:
+            return self.runner.run(nb, files)
+
+
 def _data_files(folder: Path | None) -> dict[str, bytes]:
     if folder is None:
         return {}
