@@ -52,6 +52,7 @@ badges: $(STAMP)
 # Timings, by hand (not in CI: the machines are shared and noisy).
 bench: $(STAMP) sandbox
 	$(PY) bench/notebook_times.py
+	$(PY) bench/grade_profile.py
 	$(PY) bench/grade_speed.py
 
 lint: $(STAMP)

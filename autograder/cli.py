@@ -93,7 +93,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     cell = args.timeout or course.cell_timeout(Timeouts.cell, unlimited=args.total_timeout)  # the option wins
     progress = Progress()
     choice = grade.GradeOptions(args.student, Timeouts(cell, args.total_timeout), settings,
-                                workers=args.workers, dask=args.dask)
+                                workers=args.workers, dask=args.dask, kernels_ahead=args.kernels_ahead)
     try:
         outcomes = grade.grade_assignment(course, args.assignment, choice, on_done=progress.done,
                                           on_start=progress.start)
@@ -248,8 +248,10 @@ def _log_to_stderr() -> None:
     logging.getLogger("tornado.application").addHandler(logging.NullHandler())
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, kernels_ahead=None) -> int:
+    """`kernels_ahead`: a warm sandbox entry.py started before this module loaded (grade only)."""
     args = build_parser().parse_args(argv)
+    args.kernels_ahead = kernels_ahead
     # Diagnostics from deep inside (a warm sandbox restarted, a hand-in the grader could not
     # grade) go to stderr through logging; what a person reads is printed here.
     _log_to_stderr()

@@ -22,6 +22,7 @@ import pytest
 from helpers import (
     ASSIGNMENT,
     CORRECT,
+    FULL,
     WARM_SANDBOX_MARK,
     WRONG,
     copy_course,
@@ -373,3 +374,31 @@ def test_a_python_installed_under_tmp_stays_visible_in_each_kernels_own_tmp(monk
         assert installed.name in under_tmp
     finally:
         shutil.rmtree(installed, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the warm sandbox started ahead
+
+
+@pytest.mark.parametrize("memory, used", [(Limits.memory_bytes, True), (1 << 30, False)])
+def test_the_warm_sandbox_started_ahead_is_used_only_for_the_settings_it_was_started_with(
+        pristine, tmp_path_factory, memory, used):
+    from autograder.coursedir import open_course
+    from autograder.pipeline import grade
+    from autograder.sandbox import SandboxSettings
+    from autograder.sandbox.ahead import close_ahead, warm_kernels_ahead
+
+    course = copy_course(pristine, tmp_path_factory, "ahead")
+    submit(course, "a_correct", hand_in_notebook(course))
+    ahead = warm_kernels_ahead(["grade", ASSIGNMENT, "--course", str(course)])  # the default memory
+    started = []
+    fork = ahead.start
+    ahead.start = lambda files=None: started.append(files) or fork(files)
+    options = grade.GradeOptions(sandbox=SandboxSettings(limits=Limits(memory_bytes=memory)), kernels_ahead=ahead)
+    try:
+        (outcome,) = grade.grade_assignment(open_course(course), ASSIGNMENT, options)
+    finally:
+        close_ahead(ahead)
+    assert [(s.grade_id, s.auto_score) for s in outcome.notebooks[0].scores if s.auto_score is not None] == \
+        list(FULL.items())
+    assert len(started) == (2 if used else 0)  # the trial kernel, then the hand-in's
+    assert not ahead.sandbox.alive  # used and closed with the run, or closed unused

@@ -1,12 +1,15 @@
 """What the warm sandbox loads ahead for an assignment: the modules its release notebooks
-import, read with Python's own parser, never a name the assignment ships a file for."""
+import, read with Python's own parser, never a name the assignment ships a file for; and
+which command lines start the sandbox before the grader's own modules load."""
 
 from __future__ import annotations
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.pipeline.preload import imported_modules
+from autograder.sandbox.ahead import grade_options
 
 
 def write(path, *sources):
@@ -38,3 +41,26 @@ def test_what_the_assignment_ships_beside_the_notebooks_imports_from_the_working
     (shipped / "data_utils.py").write_text("def load(): pass")
     assert imported_modules([nb], shipped) == ("numpy",)
     assert imported_modules([nb], None) == ("helper", "tools", "numpy", "data_utils")
+
+
+# --------------------------------------------------------------------------- started before the grader loads
+
+
+@pytest.mark.parametrize("argv, memory", [
+    (["grade", "03_accumulation"], 2048),
+    (["grade", "--student", "bob", "03_accumulation", "--memory", "1024", "--workers", "2"], 1024),
+    (["grade", "03_accumulation", "--timeout=30", "--course", "elsewhere"], 2048),
+])
+def test_grade_with_warm_kernels_starts_its_sandbox_ahead_with_the_memory_asked(argv, memory):
+    options = grade_options(argv)
+    assert options.assignment == "03_accumulation" and options.memory == memory
+
+
+@pytest.mark.parametrize("argv", [
+    ["collect", "03_accumulation", "hand-ins.zip"], ["export"], [],
+    ["grade", "03_accumulation", "--cold"], ["grade", "03_accumulation", "--no-sandbox"],
+    ["grade", "03_accumulation", "--dask", "tcp://10.0.0.5:8786"], ["grade", "--help"],
+    ["grade", "03_accumulation", "--memory", "lots"],
+])
+def test_nothing_starts_ahead_for_another_command_or_other_kernels(argv):
+    assert grade_options(argv) is None

@@ -42,6 +42,7 @@ from ..handin import UnreadableNotebook, read_submission
 from ..outcome import Flag, NotebookOutcome, SubmissionOutcome
 from ..sandbox import HandInTooLarge, SandboxSettings, kernel_source, read_files
 from ..sandbox.kernels import KERNEL_LANGUAGE, KERNEL_NAME
+from ..sandbox.warm import WarmKernels
 from .execute import Timeouts
 from .preload import imported_modules
 from .present import present
@@ -61,6 +62,7 @@ class GradeOptions:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     workers: int | None = None  # submissions at once; None: cores that fit in memory (or the cluster's threads)
     dask: str | None = None  # scheduler address: execute on that Dask cluster
+    kernels_ahead: WarmKernels | None = None  # started before the grader loaded (sandbox/ahead.py): used if it fits
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -208,7 +210,23 @@ def check_kernels(runner: Runner, options: GradeOptions) -> None:
     )
 
 
-def _runner(options: GradeOptions, data_dir: Path | None, templates: list[Path]) -> Runner:
+def _ahead(options: GradeOptions) -> WarmKernels | None:
+    """The warm sandbox started ahead, if it is what these options ask for and it started."""
+    ahead, settings = options.kernels_ahead, options.sandbox
+    if ahead is None:
+        return None
+    if settings.enabled and settings.warm and not options.dask and ahead.limits == settings.limits and ahead.ready():
+        return ahead
+    ahead.close()
+    return None
+
+
+def _runner(options: GradeOptions, release: Path, scratch: Path, exclude: list[str], templates: list[Path]) -> Runner:
+    ahead = _ahead(options)
+    if ahead is not None:  # its data folder is bound in its sandbox, empty until now
+        copy_release_files(release, ahead.data_dir, exclude)
+        return LocalRunner(ahead, options.timeouts, options.sandbox.limits.disk_bytes)
+    data_dir = copy_release_files(release, scratch, exclude)
     # what the assignment imports, loaded once by a warm sandbox (never what a student wrote)
     sandbox = replace(options.sandbox, preload=imported_modules(templates, data_dir))
     if options.dask:
@@ -229,8 +247,7 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
     outcomes = []
     release = course.path("release", ".", assignment)
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
-            _runner(options, copy_release_files(release, Path(scratch), course.exclude_overwriting(assignment)),
-                    templates) as runner:
+            _runner(options, release, Path(scratch), course.exclude_overwriting(assignment), templates) as runner:
         check_kernels(runner, options)
         workers = options.workers or runner.workers(options.sandbox.limits)
         if on_start:

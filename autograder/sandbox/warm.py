@@ -70,7 +70,7 @@ class WarmSandbox:
     """A zygote for one grading run (one assignment's data files, one set of limits)."""
 
     def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None,
-                 preload: tuple[str, ...] = PRELOAD) -> None:
+                 preload: tuple[str, ...] = PRELOAD, wait: bool = True) -> None:
         self.limits = limits
         # 0700, root's: kernels bind their sockets here as root. Not under /tmp,
         # which each kernel replaces with an empty one of its own.
@@ -96,8 +96,14 @@ class WarmSandbox:
         command = self._command(bwrap, data_dir, preload)
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self._log, text=True, start_new_session=True)
-        ready = self._read(START_SECONDS)
-        self.namespace = ready["pid_namespace"]
+        self.namespace: str | None = None
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Until the zygote has imported everything and can fork (WarmStartFailed if it cannot)."""
+        if self.namespace is None:
+            self.namespace = self._read(START_SECONDS)["pid_namespace"]
 
     def _command(self, bwrap: str, data_dir: Path | None, preload: tuple[str, ...]) -> list[str]:
         caps = [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
@@ -185,6 +191,7 @@ class WarmSandbox:
             if files:
                 stage(files, hand_in)
             with self._lock:
+                self.wait_ready()
                 if self.process.poll() is not None:
                     raise WarmStartFailed(f"the warm sandbox has stopped: {self._log_tail()}")
                 self.process.stdin.write(json.dumps(request) + "\n")
@@ -236,14 +243,23 @@ class WarmKernels:
 
     kernel_name = KERNEL_NAME
 
-    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, bwrap: str, limits: Limits, data_dir: Path | None, preload: tuple[str, ...] = (),
+                 wait: bool = True) -> None:
         # what the assignment imports, besides: "?" asks the zygote to go on where one cannot be imported
         self._args = (bwrap, limits, data_dir, PRELOAD + tuple(f"?{m}" for m in preload if m not in PRELOAD))
         self.limits, self.data_dir = limits, data_dir
         self._restart = threading.Lock()
-        self.sandbox = WarmSandbox(*self._args)
+        self.sandbox = WarmSandbox(*self._args, wait=wait)  # not waiting: ready() before the first kernel
         self.note = root_note("forked from a warm sandbox (torch already imported)", limits,
                               self.sandbox.use_cgroups)
+
+    def ready(self) -> bool:
+        """Whether the warm sandbox started (waiting for it, if it was started without waiting)."""
+        try:
+            self.sandbox.wait_ready()
+        except WarmStartFailed:
+            return False
+        return True
 
     def start(self, files: HandInFiles | None = None) -> Kernel:
         kept = fit(files or {}, self.data_dir, self.limits.disk_bytes)
