@@ -52,7 +52,9 @@ class NotebookOutcome:
     flags: list[Flag] = field(default_factory=list)
     failure: str | None = None  # the run stopped early: tests that did not run score 0
     seconds: float = 0.0
-    peak_memory: int | None = None  # bytes the kernel's sandbox held at most (its own: not the warm parent's)
+    # bytes the kernel's sandbox held at most: with a cgroup, its own pages (not the warm parent's);
+    # rootless without one, the largest resident total the memory watch saw (shared pages counted)
+    peak_memory: int | None = None
     ungraded: str | None = None  # the grader could not grade it: no score, a person grades every cell
     regrade: str | None = None  # no kernel started: nothing is recorded, grade it again
 

@@ -18,7 +18,10 @@ the pipeline around the functions that do it:
   present     student HTML made inert, size bounded
   record      autograded/ files, the gradebook transaction, the late penalty, file owners
 
-and prints a table of seconds a notebook and shares, with the floor (the same
+one hand-in at a time: `grade` prepares the next hand-in while a kernel runs
+(one thread more than kernels), and stages that overlap would each count the
+time they wait for the other (--overlap times them so). It prints a table of
+seconds a notebook and shares, with the floor (the same
 cells in a warm interpreter, as grade_speed.py measures it) beside it; with
 --cells, each cell's seconds in the kernel against the floor's. The first
 submission is left out: it pays for what a run pays once. Needs root.
@@ -31,9 +34,12 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
+import itertools
+import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -137,16 +143,20 @@ def main() -> int:
     parser.add_argument("--assignment", default="03_accumulation")
     parser.add_argument("--count", type=int, default=12, help="hand-ins (default 12; the first is left out)")
     parser.add_argument("--cells", action="store_true", help="also each cell's seconds, against the floor's")
+    parser.add_argument("--overlap", action="store_true", help="as grade runs: the next hand-in prepared meanwhile")
     args = parser.parse_args()
     profile = Profile()
     instrument(profile)
+    if not args.overlap:  # one thread: each stage's own time, none spent waiting for another's
+        grade.ThreadPoolExecutor = lambda workers, **kwargs: ThreadPoolExecutor(1, **kwargs)
+    done_at = []
 
     with tempfile.TemporaryDirectory(prefix="grade-profile-") as scratch:
         course_root, _ = build_course(Path(scratch), args.assignment, args.count)
         course = open_course(course_root)
         wall = time.perf_counter()
         outcomes = grade.grade_assignment(course, args.assignment, GradeOptions(workers=1),
-                                          on_done=lambda _: profile.next_notebook())
+                                          on_done=lambda _: (profile.next_notebook(), done_at.append(time.perf_counter())))
         wall = time.perf_counter() - wall
         floor = floor_seconds(args.assignment, 5)
     problems = [(o.student, n.name, n.failure or n.ungraded or n.flags or "not full marks")
@@ -168,6 +178,9 @@ def main() -> int:
     for stage in STAGES:
         print(f"{stage:<10} {mean[stage]:>11.3f} {mean[stage] / total:>6.1%}")
     print(f"{'total':<10} {total:>11.3f}")
+    between = statistics.median(b - a for a, b in itertools.pairwise(done_at[1:]))
+    print(f"\none hand-in recorded every {between:.3f} s (median), the stages of one overlapping the next's"
+          if args.overlap else f"\none hand-in recorded every {between:.3f} s (median), one at a time")
     print(f"\nfloor (the cells in a warm interpreter): {floor.seconds:.3f} s; total / floor = "
           f"{total / floor.seconds:.2f}x ({floor.as_first_measured:.3f} s and {total / floor.as_first_measured:.2f}x "
           "as first measured, with %reset and a new client)")

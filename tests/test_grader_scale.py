@@ -402,3 +402,20 @@ def test_the_warm_sandbox_started_ahead_is_used_only_for_the_settings_it_was_sta
         list(FULL.items())
     assert len(started) == (2 if used else 0)  # the trial kernel, then the hand-in's
     assert not ahead.sandbox.alive  # used and closed with the run, or closed unused
+
+
+def test_a_module_loaded_ahead_that_prints_does_not_stop_the_sandbox_and_a_students_own_module_wins():
+    """`import this` prints as it loads (the warm sandbox's channel to the grader stays clean), and a
+    student who hands in icecream.py beside the notebook gets their own module, as in a kernel of
+    its own, although the assignment's icecream was loaded ahead."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    probe = "import sys, icecream\nprint('this' in sys.modules, icecream.WHOSE)"
+    own = {"icecream.py": b"WHOSE = 'the student'\n"}
+    with contextlib.closing(WarmKernels(bubblewrap(), Limits(), None, ("this", "icecream"))) as kernels:
+        theirs = execute_notebook(new_notebook(cells=[new_code_cell(probe)]), kernels, Timeouts(cell=30), own)
+        plain = execute_notebook(new_notebook(cells=[new_code_cell("import icecream\nprint(icecream.__file__)")]),
+                                 kernels, Timeouts(cell=30))
+    assert theirs.failure is None and plain.failure is None
+    assert theirs.notebook.cells[0].outputs[0].text == "True the student\n"
+    assert "site-packages" in plain.notebook.cells[0].outputs[0].text  # the one loaded ahead

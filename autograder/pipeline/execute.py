@@ -117,7 +117,8 @@ class GuardedRun:
 
     async def after_cell(self, cell, cell_index: int, execute_reply: dict) -> None:
         content = execute_reply["content"] if execute_reply else {}
-        if any(p.get("source") == "ask_exit" and not p.get("keepkernel") for p in content.get("payload", [])):
+        payloads = content.get("payload") or []
+        if any(isinstance(p, dict) and p.get("source") == "ask_exit" and not p.get("keepkernel") for p in payloads):
             # exit() or quit(): ipykernel stops a tenth of a second later, so whether the next
             # cells would still run depends on their speed. They do not, whatever the speed.
             raise KernelExited("the code asked the kernel to exit (exit() or quit())")

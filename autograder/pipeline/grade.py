@@ -215,20 +215,22 @@ def _ahead(options: GradeOptions) -> WarmKernels | None:
     ahead, settings = options.kernels_ahead, options.sandbox
     if ahead is None:
         return None
-    if settings.enabled and settings.warm and not options.dask and ahead.limits == settings.limits and ahead.ready():
+    if (settings.enabled and settings.warm and not options.dask and ahead.limits == settings.limits
+            and ahead.preload == settings.preload and ahead.ready()):
         return ahead
     ahead.close()
     return None
 
 
 def _runner(options: GradeOptions, release: Path, scratch: Path, exclude: list[str], templates: list[Path]) -> Runner:
+    # what the assignment imports, loaded once by a warm sandbox (from the release: never what a student wrote)
+    options = replace(options, sandbox=replace(options.sandbox, preload=imported_modules(templates, release)))
     ahead = _ahead(options)
     if ahead is not None:  # its data folder is bound in its sandbox, empty until now
         copy_release_files(release, ahead.data_dir, exclude)
         return LocalRunner(ahead, options.timeouts, options.sandbox.limits.disk_bytes)
     data_dir = copy_release_files(release, scratch, exclude)
-    # what the assignment imports, loaded once by a warm sandbox (never what a student wrote)
-    sandbox = replace(options.sandbox, preload=imported_modules(templates, data_dir))
+    sandbox = options.sandbox
     if options.dask:
         return DaskRunner(options.dask, options.timeouts, sandbox, data_dir)
     return LocalRunner(kernel_source(sandbox, data_dir), options.timeouts, sandbox.limits.disk_bytes)

@@ -4,8 +4,9 @@ an import of pandas or scipy costs each kernel half a second or more.
 
 Read from the release notebooks, the instructor's own files; never from what a
 student handed in. A name the assignment ships a file or folder for (a
-helper.py beside the notebooks) is left out: that module must import from the
-kernel's working folder, as in a kernel of its own.
+helper.py beside the notebooks) is left out, and a kernel forgets one that a
+file in its working folder names (a module the student handed in): that module
+imports from the working folder, as in a kernel of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _code(source: str) -> str:
 def imported_modules(notebooks: Iterable[Path], course_files: Path | None = None) -> tuple[str, ...]:
     """Top-level packages the notebooks' code cells import, in the order first seen."""
     found: dict[str, None] = {}
-    for path in notebooks:  # read as JSON: this runs before the grader imports nbformat (sandbox/ahead.py)
+    for path in notebooks:  # read as JSON: sandbox/ahead.py calls it before the grader loads nbformat
         for cell in json.loads(Path(path).read_text(encoding="utf-8")).get("cells", []):
             if cell.get("cell_type") != "code":
                 continue

@@ -4,7 +4,7 @@ Importing torch in the sandbox takes three seconds, and the grader's imports
 (nbgrader, nbconvert, SQLAlchemy) one more: started first, the sandbox's
 import runs while the grader's does. This reads only what starting it needs
 from the command line; `grade` then uses it only if the settings it parses
-are the same (root, warm kernels, the same limits), and starts its own
+are the same (root, warm kernels, the same limits and imports), and starts its own
 otherwise. Its data folder is empty until grading copies the assignment's
 files into it, before the first kernel is forked.
 """
@@ -55,14 +55,19 @@ def warm_kernels_ahead(argv: list[str]) -> WarmKernels | None:
         return None
     from ..pipeline.preload import imported_modules  # reads JSON: nothing heavy
 
-    release = Path(options.course) / "release" / (options.assignment or "")
-    preload = imported_modules(sorted(release.glob("*.ipynb")), release) if options.assignment else ()
+    name = options.assignment
+    release = Path(options.course) / "release" / name if name and Path(name).name == name != ".." else None
+    # nbgrader's default layout; grade adopts this sandbox only if the course's own gives the same
+    preload = imported_modules(sorted(release.glob("*.ipynb")), release) if release else ()
     data_dir = Path(tempfile.mkdtemp(prefix="autograder-data-"))
     try:
         return WarmKernels(bubblewrap(), Limits(memory_bytes=options.memory << 20), data_dir, preload, wait=False)
     except (SandboxUnavailable, KernelStartFailed, OSError):
         shutil.rmtree(data_dir, ignore_errors=True)
         return None
+    except BaseException:  # Ctrl-C, say: nothing left behind
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
 
 
 def close_ahead(kernels: WarmKernels | None) -> None:

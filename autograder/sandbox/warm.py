@@ -121,10 +121,12 @@ class WarmSandbox:
     def _read(self, timeout: float) -> dict:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         line = self.process.stdout.readline() if ready else ""
-        if not line:
+        try:
+            return json.loads(line)
+        except ValueError:  # nothing (it stopped, or took too long), or not its answer
             self.close()
-            raise WarmStartFailed(f"the warm sandbox did not start: {self._log_tail()}")
-        return json.loads(line)
+            raise WarmStartFailed(f"the warm sandbox did not start: {line.strip()[:200]} "
+                                  f"{self._log_tail()}".strip()) from None
 
     def _log_tail(self) -> str:
         with contextlib.suppress(OSError, ValueError):
@@ -247,14 +249,19 @@ class WarmKernels:
                  wait: bool = True) -> None:
         # what the assignment imports, besides: "?" asks the zygote to go on where one cannot be imported
         self._args = (bwrap, limits, data_dir, PRELOAD + tuple(f"?{m}" for m in preload if m not in PRELOAD))
-        self.limits, self.data_dir = limits, data_dir
+        self.limits, self.data_dir, self.preload = limits, data_dir, tuple(preload)
         self._restart = threading.Lock()
         self.sandbox = WarmSandbox(*self._args, wait=wait)  # not waiting: ready() before the first kernel
-        self.note = root_note("forked from a warm sandbox (torch already imported)", limits,
-                              self.sandbox.use_cgroups)
+        try:
+            self.note = root_note("forked from a warm sandbox (torch already imported)", limits,
+                                  self.sandbox.use_cgroups)
+        except BaseException:
+            self.sandbox.close()
+            raise
 
     def ready(self) -> bool:
-        """Whether the warm sandbox started (waiting for it, if it was started without waiting)."""
+        """Whether the warm sandbox started: waits for it (up to START_SECONDS) if it was started
+        without waiting."""
         try:
             self.sandbox.wait_ready()
         except WarmStartFailed:

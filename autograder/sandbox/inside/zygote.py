@@ -126,7 +126,7 @@ def add_hand_in(folder: str | None, workdir: str) -> None:
         shutil.copytree(folder, workdir, symlinks=True, dirs_exist_ok=True)
 
 
-def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None:
+def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str, for_the_assignment: list[str]) -> None:
     """In the forked child: never returns."""
     uid = request["uid"]
     clear_inheritable_capabilities()
@@ -151,6 +151,7 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     # the arguments nbclient gives a kernel it starts: no history file, as in a cold sandbox
     app.initialize(["-f", os.path.join(request["run_dir"], "connection.json"), "--HistoryManager.hist_file=:memory:"])
     add_hand_in(request.get("hand_in"), workdir)
+    forget_shadowed(for_the_assignment, workdir)
     chown_tree(workdir, uid)
     # Its sockets are bound: the folder of every kernel's sockets (and hand-ins) can go from its view.
     _check(libc.umount2(os.path.dirname(request["run_dir"]).encode(), MNT_DETACH), "unmount the socket folders")
@@ -162,7 +163,7 @@ def run_kernel(request: dict, limits: dict, data_dir: str, workdir: str) -> None
     app.start()
 
 
-def serve(limits: dict, data_dir: str, workdir: str) -> None:
+def serve(limits: dict, data_dir: str, workdir: str, for_the_assignment: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel itself
     reply(ready=True, pid_namespace=os.readlink("/proc/self/ns/pid"))
     for line in sys.stdin:
@@ -176,7 +177,7 @@ def serve(limits: dict, data_dir: str, workdir: str) -> None:
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in (0, 1, 2):  # the grader's request channel stays with the zygote
                     os.dup2(null, fd)
-                run_kernel(request, limits, data_dir, workdir)
+                run_kernel(request, limits, data_dir, workdir, for_the_assignment)
                 code = 0
             except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
                 try:  # for the grader, who reads it when the kernel never answers
@@ -198,20 +199,55 @@ def main(argv: list[str]) -> None:
     limits, data_dir, workdir = json.loads(argv[1]), argv[2], argv[3]
     # ipykernel would pick this backend itself; set it before matplotlib is imported
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    for module in argv[4:]:
-        if not module.startswith("?"):
-            __import__(module)
-            continue
-        try:  # what the assignment's notebooks import: its kernels import it themselves if it fails here
-            __import__(module[1:])
-        except Exception as error:  # noqa: BLE001 - any failure: the module is simply not loaded ahead
-            print(f"not loaded ahead: {module[1:]} ({type(error).__name__}: {error})", file=sys.stderr)
-    warm_up()
+    channel = os.dup(1)  # the grader's: what a module prints as it loads goes to the log instead
+    os.dup2(2, 1)
+    try:
+        for_the_assignment = preload(argv[4:])
+        warm_up()
+    finally:
+        sys.stdout.flush()
+        os.dup2(channel, 1)
+        os.close(channel)
     # Kernels share the parent's memory until they write to it; keep the garbage
     # collector from writing to (and so copying) every object they inherit.
     gc.collect()
     gc.freeze()
-    serve(limits, data_dir, workdir)
+    serve(limits, data_dir, workdir, for_the_assignment)
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import the modules; those marked "?" (what the assignment's notebooks import) only if they
+    can be: a kernel imports one that failed itself. Returns those of them that were imported."""
+    threads = _threads()
+    loaded = []
+    for module in modules:
+        if not module.startswith("?"):
+            __import__(module)
+            continue
+        try:
+            __import__(module[1:])
+            loaded.append(module[1:])
+        except Exception as error:  # noqa: BLE001 - any failure: the module is simply not loaded ahead
+            print(f"not loaded ahead: {module[1:]} ({type(error).__name__}: {error})", file=sys.stderr)
+    if _threads() > threads:  # forking a process with threads: a lock one held stays held in the kernel
+        print(f"loading {', '.join(loaded)} ahead started threads; if kernels hang as they start, grade with "
+              "--cold", file=sys.stderr)
+    return loaded
+
+
+def _threads() -> int:
+    with open("/proc/self/status") as status:
+        return next((int(line.split()[1]) for line in status if line.startswith("Threads:")), 0)
+
+
+def forget_shadowed(modules: list[str], workdir: str) -> None:
+    """A module loaded ahead for the assignment that a file or folder of the working folder names
+    (the student's own, or the assignment's) is forgotten: `import` then finds that file, as in a
+    kernel of its own. (What every kernel imports, torch and the rest, is never shadowed.)"""
+    for name in modules:
+        if os.path.exists(os.path.join(workdir, f"{name}.py")) or os.path.isdir(os.path.join(workdir, name)):
+            for key in [k for k in sys.modules if k == name or k.startswith(f"{name}.")]:
+                del sys.modules[key]
 
 
 def warm_up() -> None:
