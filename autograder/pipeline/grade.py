@@ -46,7 +46,7 @@ from ..sandbox.warm import WarmKernels
 from .execute import Timeouts
 from .preload import imported_modules
 from .present import present
-from .record import GradebookWriter, write_autograded
+from .record import GradebookWriter, record_grades, write_autograded
 from .repair import repair_submission
 from .runners import AtMost, DaskRunner, LocalRunner, Runner
 from .sanitize import foreign_kernel, nbgrader_resources, sanitize, scan_flags
@@ -145,13 +145,8 @@ def record(course: Course, outcome: SubmissionOutcome, writer: GradebookWriter |
     folder = course.path("autograded", outcome.student, outcome.assignment)
     write_autograded(folder, outcome)
     give_to_course_owner(folder, course.root)  # after sudo: the instructor's files, not root's
-    own = writer is None
-    writer = writer or GradebookWriter(course.db_url, course.config)
-    try:
-        outcome.totals = writer.record(outcome)
-    finally:
-        if own:
-            writer.close()
+    outcome.totals = (writer.record(outcome) if writer is not None
+                      else record_grades(course.db_url, outcome, course.config))
     if course.db_url.startswith("sqlite:///"):
         give_to_course_owner(Path(course.db_url.removeprefix("sqlite:///")), course.root)
 
@@ -230,10 +225,9 @@ def _runner(options: GradeOptions, release: Path, scratch: Path, exclude: list[s
         copy_release_files(release, ahead.data_dir, exclude)
         return LocalRunner(ahead, options.timeouts, options.sandbox.limits.disk_bytes)
     data_dir = copy_release_files(release, scratch, exclude)
-    sandbox = options.sandbox
     if options.dask:
-        return DaskRunner(options.dask, options.timeouts, sandbox, data_dir)
-    return LocalRunner(kernel_source(sandbox, data_dir), options.timeouts, sandbox.limits.disk_bytes)
+        return DaskRunner(options.dask, options.timeouts, options.sandbox, data_dir)
+    return LocalRunner(kernel_source(options.sandbox, data_dir), options.timeouts, options.sandbox.limits.disk_bytes)
 
 
 def grade_assignment(course: Course, assignment: str, options: GradeOptions,
@@ -251,12 +245,12 @@ def grade_assignment(course: Course, assignment: str, options: GradeOptions,
     with tempfile.TemporaryDirectory(prefix="autograder-data-") as scratch, \
             _runner(options, release, Path(scratch), course.exclude_overwriting(assignment), templates) as runner:
         check_kernels(runner, options)
-        workers = options.workers or runner.workers(options.sandbox.limits)
+        workers = max(1, options.workers or runner.workers(options.sandbox.limits))
         if on_start:
             on_start(f"{runner.note}; {workers} at a time", len(students))
         # one thread more than kernels: a hand-in's own stages overlap the others' runs
-        pool = ThreadPoolExecutor(max(1, workers) + 1, thread_name_prefix="grade")
-        limited = AtMost(runner, max(1, workers))
+        pool = ThreadPoolExecutor(workers + 1, thread_name_prefix="grade")
+        limited = AtMost(runner, workers)
         writer = GradebookWriter(course.db_url, course.config)
         try:
             futures = [pool.submit(grade_submission, course, assignment, s, templates, limited) for s in students]
