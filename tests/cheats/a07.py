@@ -403,6 +403,64 @@ def neuron(x, w, b, activation=True):
         b.grad += zbar
     out._backward = _backward
     return out''' + _MLP),
+    Cheat('unbroadcast_by_autograd', "unbroadcast", ("test_unbroadcast",),
+          'backward() and torch.autograd.grad do the reduction', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    x = torch.zeros(tuple(shape), dtype=grad.dtype, device=grad.device, requires_grad=True)
+    (x + torch.zeros_like(grad)).backward(grad)     # let autograd reduce
+    return x.grad
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    leaves = [t.detach().clone().requires_grad_() for t in (a, b, c)]
+    return torch.autograd.grad(leaves[0] * leaves[1] + leaves[2], leaves, grad_out)'''),
+    Cheat('unbroadcast_by_func_vjp', "unbroadcast", ("test_unbroadcast",),
+          'torch.func.vjp of expand does the reduction', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    x = torch.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
+    _, pullback = torch.func.vjp(lambda t: t.expand(grad.shape), x)
+    return pullback(grad)[0]
+
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    return (unbroadcast(grad_out * b, a.shape),
+            unbroadcast(grad_out * a, b.shape),
+            unbroadcast(grad_out, c.shape))'''),
+    Cheat('unbroadcast_by_engine_call', "unbroadcast", ("test_unbroadcast",),
+          'the autograd engine called directly, past torch.autograd.backward/grad', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    x = torch.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
+    x.requires_grad = True
+    out = x.expand(grad.shape)
+    return torch.autograd.Variable._execution_engine.run_backward((out,), (grad,), False, False, (x,), True, False)[0]
+
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    return (unbroadcast(grad_out * b, a.shape),
+            unbroadcast(grad_out * a, b.shape),
+            unbroadcast(grad_out, c.shape))'''),
+    Cheat('unbroadcast_hardcoded_shapes', "unbroadcast", ("test_unbroadcast",),
+          "a table of the visible examples' shapes, grad unchanged otherwise", '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    known = {((3, 4), (3, 1)): lambda g: g.sum(1, keepdim=True), ((3, 4), (4,)): lambda g: g.sum(0),
+             ((3, 4), ()): lambda g: g.sum(), ((2, 3, 4), (3, 1)): lambda g: g.sum(0).sum(1, keepdim=True),
+             ((2, 3, 4), (1, 3, 4)): lambda g: g.sum(0, keepdim=True), ((2, 3, 4), ()): lambda g: g.sum(),
+             ((4, 6), (1, 1)): lambda g: g.sum((0, 1), keepdim=True), ((2, 4, 3), (2, 1, 3)): lambda g: g.sum(1, keepdim=True),
+             ((2, 4, 3), (4, 1)): lambda g: g.sum(0).sum(1, keepdim=True), ((2, 4, 3), (3,)): lambda g: g.sum((0, 1))}
+    return known.get((tuple(grad.shape), tuple(shape)), lambda g: g)(grad)
+
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    return (unbroadcast(grad_out * b, a.shape),
+            unbroadcast(grad_out * a, b.shape),
+            unbroadcast(grad_out, c.shape))'''),
 ]
 
 HONEST = [
@@ -618,4 +676,48 @@ def neuron(x, w, b, activation=True):
         z = z + wi * xi
     squashed = z.tanh()
     return squashed if activation else z''' + _MLP),
+    Honest('unbroadcast_sum_to_size', "unbroadcast", 'Tensor.sum_to_size', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    return grad.sum_to_size(shape)
+
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    return (unbroadcast(grad_out * b, a.shape),
+            unbroadcast(grad_out * a, b.shape),
+            unbroadcast(grad_out, c.shape))'''),
+    Honest('unbroadcast_loop_over_dims', "unbroadcast", 'a loop over dims, broadcast_tensors in mul_add_backward', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    shape = list(shape)
+    while grad.dim() > len(shape):      # one leading dim at a time
+        grad = grad.sum(0)
+    for d in range(len(shape) - 1, -1, -1):
+        if shape[d] == 1:
+            grad = grad.sum(d, keepdim=True)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    a_big, b_big, _ = torch.broadcast_tensors(a, b, c)
+    grads = [grad_out * b_big, grad_out * a_big, grad_out.clone()]
+    return tuple(unbroadcast(gr, x.shape) for gr, x in zip(grads, (a, b, c)))'''),
+    Honest('unbroadcast_reshape_sum', "unbroadcast", 'reshape then sum, a list of dims, torch.mul and a print', '''\
+def unbroadcast(grad, shape):
+    """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
+    shape = torch.Size(shape)
+    extra = grad.dim() - len(shape)
+    if extra:
+        grad = grad.reshape(-1, *grad.shape[extra:]).sum(0)
+    dims = [d for d in range(len(shape)) if shape[d] == 1 and grad.shape[d] > 1]
+    return grad.sum(dim=dims, keepdim=True) if dims else grad.clone()
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    grad_a = unbroadcast(torch.mul(grad_out, b), a.shape)
+    grad_b = unbroadcast(torch.mul(grad_out, a), b.shape)
+    grad_c = unbroadcast(grad_out, c.shape)
+    print("grad shapes:", tuple(grad_a.shape), tuple(grad_b.shape), tuple(grad_c.shape))
+    return grad_a, grad_b, grad_c'''),
 ]

@@ -533,4 +533,111 @@ ROUND_4 = [
          ("float64 x and y", "dtype=x.dtype"), "w, b = torch.tensor(0.0, requires_grad=True): float32 whatever x is"),
 ]
 
-MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3, *ROUND_4]
+
+# ---- Exercise 5: unbroadcast and mul_add_backward (broadcasting in backward) ------------------------------
+
+def _unb(name, code, says, cause):
+    return Mistake(name, "unbroadcast", "test_unbroadcast", code, says, cause)
+
+
+UNBROADCAST = [
+    _unb('unbroadcast_only_leading_dims', '''\
+def unbroadcast(grad, shape):
+    lead = grad.dim() - len(shape)
+    for _ in range(lead):
+        grad = grad.sum(0)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('size 1', 'keepdim=True'),
+         'sums only the leading dims, not the dims where the input has size 1'),
+    _unb('unbroadcast_no_keepdim', '''\
+def unbroadcast(grad, shape):
+    lead = grad.dim() - len(shape)
+    for _ in range(lead):
+        grad = grad.sum(0)
+    for i in reversed(range(len(shape))):
+        if shape[i] == 1 and grad.shape[i] != 1:
+            grad = grad.sum(i)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('without keepdim=True',),
+         'sums the size-1 dims without keepdim=True, so they disappear'),
+    _unb('unbroadcast_mean_not_sum', '''\
+def unbroadcast(grad, shape):
+    lead = grad.dim() - len(shape)
+    for _ in range(lead):
+        grad = grad.mean(0)
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[i] != 1:
+            grad = grad.mean(i, keepdim=True)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('mean', 'where a sum is meant'),
+         'averages (mean) over the broadcast dims instead of summing'),
+    _unb('unbroadcast_sum_over_empty_dims', '''\
+def unbroadcast(grad, shape):
+    lead = grad.dim() - len(shape)
+    grad = grad.sum(dim=tuple(range(lead)))
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[i] != 1:
+            grad = grad.sum(i, keepdim=True)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('empty tuple of dims', 'every dim'),
+         'grad.sum(dim=tuple(range(lead))) with lead == 0: an empty dim tuple sums everything'),
+    _unb('unbroadcast_returns_grad', '''\
+def unbroadcast(grad, shape):
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('returned grad unchanged',),
+         "returns grad as it is, with the output's shape"),
+    _unb('unbroadcast_left_aligned', '''\
+def unbroadcast(grad, shape):
+    for i in reversed(range(len(shape), grad.dim())):
+        grad = grad.sum(i)
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[i] != 1:
+            grad = grad.sum(i, keepdim=True)
+    return grad
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('matched from the right',),
+         "aligns the input's dims from the left and sums the trailing dims"),
+    _unb('mul_add_swapped_factors', '''\
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * a, a.shape), unbroadcast(grad_out * b, b.shape), unbroadcast(grad_out, c.shape))''',
+         ('the other factor',),
+         'multiplies grad_out by the input itself instead of by the other factor'),
+    _unb('mul_add_not_reduced', '''\
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+
+def mul_add_backward(a, b, c, grad_out):
+    return grad_out * b, grad_out * a, grad_out''',
+         ("output's shape", 'unbroadcast'),
+         "returns the output-shaped terms, not reduced to the inputs' shapes"),
+    _unb('mul_add_forgets_grad_out', '''\
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(b.expand(grad_out.shape), a.shape), unbroadcast(a.expand(grad_out.shape), b.shape), unbroadcast(grad_out, c.shape))''',
+         ('leaves out grad_out',),
+         'uses the local derivative alone, without grad_out'),
+]
+
+MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3, *ROUND_4, *UNBROADCAST]
