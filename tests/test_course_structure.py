@@ -45,6 +45,20 @@ def test_lesson_and_assignment_use_the_topics_apis(topic):
         assert not missing, f"{path} never uses {missing}, the subject of '{topic.title}'"
 
 
+@pytest.mark.parametrize("topic", [t for t in TOPICS if t.lesson_uses], ids=lambda t: t.slug)
+def test_lesson_teaches_what_only_it_covers(topic):
+    code = code_of(read(topic.lesson))
+    missing = [api for api in topic.lesson_uses if api not in code]
+    assert not missing, f"{topic.lesson} never uses {missing}, part of '{topic.title}'"
+
+
+@pytest.mark.parametrize("guide", ["README.md", "docs/students.md", "docs/instructors.md"])
+def test_guides_list_every_topic(guide, repo_root):
+    text = (repo_root / guide).read_text()
+    missing = [t.slug for t in TOPICS if f"release/{t.slug}/" not in text]
+    assert not missing, f"{guide} does not list the topics {missing}"
+
+
 def seed_exercise(pattern: str, slugs: list[str]) -> list[str]:
     return [slug for slug in slugs if re.search(pattern, code_of(read(f"source/{slug}/{slug}.ipynb")))]
 

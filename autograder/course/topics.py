@@ -18,6 +18,8 @@ class Topic:
     # APIs a lesson and an assignment on this topic must both use: the
     # coverage test reads them, so a topic cannot quietly lose its subject.
     must_use: tuple[str, ...]
+    # APIs only the lesson must use: what it teaches that the exercises do not grade.
+    lesson_uses: tuple[str, ...] = ()
 
     @property
     def lesson(self) -> str:
@@ -40,13 +42,25 @@ TOPICS: tuple[Topic, ...] = (
     Topic("03_accumulation", "Accumulation of gradients",
           ("backward", "zero_", "zero_grad")),
     Topic("04_retain_graph", "retain_graph",
-          ("retain_graph", "RuntimeError")),
+          ("retain_graph", "RuntimeError"),
+          ("torch.utils.checkpoint", "save_on_cpu", "saved_tensors_hooks")),
     Topic("05_no_grad", "Switching autograd off",
           ("no_grad", "inference_mode", "requires_grad_(False)", "eval()")),
     Topic("06_higher_order", "create_graph and higher-order derivatives",
           ("create_graph", "torch.func")),
     Topic("07_capstone", "Capstone: gradient descent and a reverse-mode engine",
-          ("backward", "Value")),
+          ("backward", "Value"),
+          ("sum_to_size",)),
+    Topic("08_extending_autograd", "Extending autograd: custom Functions",
+          ("torch.autograd.Function", "setup_context", "save_for_backward", "gradcheck"),
+          ("needs_input_grad", "mark_non_differentiable", "mark_dirty", "once_differentiable", "gradgradcheck",
+           "float64")),
+    Topic("09_hooks_debugging", "Hooks and debugging",
+          ("register_hook", "detect_anomaly", "clip_grad_norm_", "torch.where"),
+          ("register_post_accumulate_grad_hook", "register_full_backward_hook", "clip_grad_value_", "_version")),
+    Topic("10_forward_mode", "Forward mode and Jacobians",
+          ("torch.func", "jvp", "jacfwd", "jacrev", "vmap", "functional_call"),
+          ("forward_ad", "make_dual", "unpack_dual", "vjp")),
 )
 
 
