@@ -24,6 +24,11 @@ REACHES = {
     "replaced stream": "import sys, io\nsys.stderr = io.StringIO()",
     "magic": "%load_ext something",
     "shell command": "!cat /etc/passwd",
+    "autograd's engine": ("import torch\nengine = torch.autograd.Variable._execution_engine\n"
+                          "engine.run_backward((y,), (g,), False, False, (x,), True)"),
+    "a fresh engine": "import torch\ntorch._C._ImperativeEngine()",
+    "modes switched off": "import torch\nwith torch._C.DisableTorchFunction():\n    pass",
+    "a tensor made past its class": "import torch\nt = torch.Tensor._make_subclass(T, x, True)",
 }
 
 

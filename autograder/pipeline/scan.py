@@ -54,6 +54,17 @@ MACHINERY = {
     "ctypes": "raw memory (ctypes)",
     "importlib": "the import system",
     "__import__": "the import system",
+    # Autograd's engine and torch's dispatch, reached past the public API: how a
+    # hand-in would get around a test that refuses autograd or watches its ops.
+    "_execution_engine": "autograd's engine",
+    "_ImperativeEngine": "autograd's engine",
+    "run_backward": "autograd's engine",
+    "_engine_run_backward": "autograd's engine",
+    "_current_graph_task_id": "autograd's engine",
+    "DisableTorchFunction": "torch's function modes",
+    "_pop_mode_temporarily": "torch's function modes",
+    "_pop_torch_function_stack": "torch's function modes",
+    "_make_subclass": "tensor internals",
 }
 DYNAMIC_CODE = {"exec", "eval", "compile"}
 # Modules (and the names the course binds them to) whose attributes tests call.
