@@ -540,6 +540,24 @@ def _unb(name, code, says, cause):
     return Mistake(name, "unbroadcast", "test_unbroadcast", code, says, cause)
 
 
+# the solution's unbroadcast up to its return value (rt07 adds what comes after), and the solution's mul_add_backward
+_UNB_KEEPDIM = '''\
+def unbroadcast(grad, shape):
+    shape = tuple(shape)
+    lead = grad.dim() - len(shape)
+    if lead > 0:
+        grad = grad.sum(dim=tuple(range(lead)))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if ones:
+        grad = grad.sum(dim=ones, keepdim=True)
+    return grad'''
+
+_UNB_RIGHT = '''
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))'''
+
+
 UNBROADCAST = [
     _unb('unbroadcast_only_leading_dims', '''\
 def unbroadcast(grad, shape):
@@ -638,6 +656,49 @@ def mul_add_backward(a, b, c, grad_out):
     return (unbroadcast(b.expand(grad_out.shape), a.shape), unbroadcast(a.expand(grad_out.shape), b.shape), unbroadcast(grad_out, c.shape))''',
          ('leaves out grad_out',),
          'uses the local derivative alone, without grad_out'),
+    # red team of the capstone (rt07): each message names only what was checked
+    _unb('unbroadcast_squeeze_after_keepdim_sum', _UNB_KEEPDIM + '.squeeze()' + _UNB_RIGHT,
+         ('right values', 'size-1 dims are gone', '`squeeze`'),
+         'sums with keepdim=True, then squeezes the size-1 dims away'),
+    _unb('unbroadcast_flatten_after_keepdim_sum', _UNB_KEEPDIM + '.flatten()' + _UNB_RIGHT,
+         ('right values', 'size-1 dims are gone', '`flatten`'),
+         'sums with keepdim=True, then flattens the result'),
+    _unb('unbroadcast_sums_every_dim_with_tuple', '''\
+def unbroadcast(grad, shape):
+    shape = tuple(shape)
+    lead = grad.dim() - len(shape)
+    if lead > 0:
+        grad = grad.sum(dim=tuple(range(lead)))
+    if any(n == 1 and grad.shape[i] != 1 for i, n in enumerate(shape)):
+        grad = grad.sum(dim=tuple(range(grad.dim())), keepdim=True)
+    return grad''' + _UNB_RIGHT,
+         ('summed every dim', 'has shape (1, 1)', 'wanted (3, 1)'),
+         'sums every dim (a full tuple of dims), not only the size-1 ones'),
+    _unb('unbroadcast_keepdim_without_dims', '''\
+def unbroadcast(grad, shape):
+    shape = tuple(shape)
+    lead = grad.dim() - len(shape)
+    if lead > 0:
+        grad = grad.sum(dim=tuple(range(lead)))
+    if any(n == 1 and grad.shape[i] != 1 for i, n in enumerate(shape)):
+        grad = grad.sum(keepdim=True)
+    return grad''' + _UNB_RIGHT,
+         ('received an invalid combination of arguments', 'keepdim but without dims', 'dim=dims'),
+         'calls grad.sum(keepdim=True) without naming the dims'),
+    _unb('mul_add_typo_in_a_name', '''\
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcst(grad_out, c.shape))''',
+         ("name 'unbroadcst' is not defined", 'typo of `unbroadcast`'),
+         'a typo in a function name (a NameError)'),
+    _unb('mul_add_passes_size_method', _UNB_KEEPDIM + '''
+
+def mul_add_backward(a, b, c, grad_out):
+    return (unbroadcast(grad_out * b, a.size), unbroadcast(grad_out * a, b.size), unbroadcast(grad_out, c.size))''',
+         ('not iterable', 'not a sequence of ints', 'pass `a.shape`', 'not the method `a.size`'),
+         'passes the method a.size instead of a.shape'),
 ]
 
 MISTAKES = [*FIT_LINE, *VALUE_OPS, *VALUE_BACKWARD, *NEURON_MLP, *ROUND_2, *ROUND_3, *ROUND_4, *UNBROADCAST]
