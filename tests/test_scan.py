@@ -29,6 +29,9 @@ REACHES = {
     "a fresh engine": "import torch\ntorch._C._ImperativeEngine()",
     "modes switched off": "import torch\nwith torch._C.DisableTorchFunction():\n    pass",
     "a tensor made past its class": "import torch\nt = torch.Tensor._make_subclass(T, x, True)",
+    "a thread": "from threading import Thread\nThread(target=work).start()",
+    "a forked pool": "import multiprocessing\npool = multiprocessing.get_context('fork').Pool(1)",
+    "TorchScript": "import torch\n@torch.jit.script\ndef f(x):\n    return x",
 }
 
 

@@ -65,6 +65,12 @@ MACHINERY = {
     "_pop_mode_temporarily": "torch's function modes",
     "_pop_torch_function_stack": "torch's function modes",
     "_make_subclass": "tensor internals",
+    # Work done where a test's refusals do not reach: another thread or process,
+    # or TorchScript's own autograd.
+    "threading": "threads",
+    "multiprocessing": "other processes",
+    "fork": "other processes",
+    "jit": "TorchScript",
 }
 DYNAMIC_CODE = {"exec", "eval", "compile"}
 # Modules (and the names the course binds them to) whose attributes tests call.
@@ -194,6 +200,8 @@ class _Scanner(ast.NodeVisitor):
             return  # display(), HTML(), Image(): ordinary notebook code
         if top in ("gc", "ctypes", "importlib", "builtins", "IPython", "ipykernel", "inspect"):
             self.add(node, f"imports {module} (reaches into the interpreter)")
+        elif top in MACHINERY:
+            self.add(node, f"imports {module} ({MACHINERY[top]})")
 
 
 def scan_source(source: str) -> list[Finding]:
