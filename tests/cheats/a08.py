@@ -4,10 +4,12 @@ The cheats earn a Function's points without writing its backward: autograd throu
 with no Function at all (a plain class whose apply calls torch.logsumexp, the detach trick for the
 straight-through estimator), a Function whose backward re-runs autograd (torch.autograd.grad,
 torch.func.vjp, the engine called directly with torch functions switched off, graph nodes called
-by hand on a graph kept from forward), a backward of finite differences (a loop, and one batched
-call), hard-coded values, and a check_function that answers without checking. The honest ones
-use the old ctx style, torch.softmax, other saved tensors, other but correct formulas, and the
-vjp staticmethod instead of backward.
+by hand on a graph kept from forward), forward-mode AD (make_dual, torch.func.jvp, jacfwd), a thread
+started in backward, an overridden apply, aten's ready-made native_layer_norm_backward, a backward of
+finite differences (a loop, and every element perturbed in one batched call), hard-coded values, and a check_function that answers without checking. The honest ones
+use the old ctx style, torch.softmax, other saved tensors, other but correct formulas, the
+vjp staticmethod instead of backward, an explicit n x n Jacobian per row, a loop over the rows, and
+grad_output changed in place.
 """
 
 from . import Cheat, Honest
@@ -215,7 +217,7 @@ class LayerNormFn(torch.autograd.Function):
             F.layer_norm(xx, xx.shape[-1:], eps=ctx.eps).backward(g)
         return xx.grad, None'''),
     Cheat("ln_vectorised_finite_differences", _LN, (_LN_T,),
-          "a backward of finite differences, every perturbation in one batched call", '''\
+          "a backward of finite differences, every element perturbed at once in one batched call", '''\
 import torch.nn.functional as F
 
 
@@ -232,14 +234,14 @@ class LayerNormFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        n = x.shape[-1]
+        n, N = x.shape[-1], x.numel()
         x64, g64 = x.double(), g.double()
         h = 1e-6 * (1 + x64.abs().max())
-        eye = torch.eye(n, dtype=torch.float64, device=x.device) * h
-        plus = F.layer_norm(x64.unsqueeze(-2) + eye, (n,), eps=ctx.eps)      # (..., n perturbed, n)
-        minus = F.layer_norm(x64.unsqueeze(-2) - eye, (n,), eps=ctx.eps)
-        jac = (plus - minus) / (2 * h)                                       # jac[..., j, i] = d out_i / d x_j
-        return (jac * g64.unsqueeze(-2)).sum(-1).to(x.dtype), None'''),
+        eye = (torch.eye(N, dtype=torch.float64, device=x.device) * h).reshape(N, *x.shape)
+        plus = F.layer_norm(x64 + eye, (n,), eps=ctx.eps)          # (N perturbed copies, *x.shape)
+        minus = F.layer_norm(x64 - eye, (n,), eps=ctx.eps)
+        jac = (plus - minus) / (2 * h)
+        return (jac * g64).reshape(N, -1).sum(-1).reshape(x.shape).to(x.dtype), None'''),
     Cheat("ste_detach_trick", _STE, (_STE_T,), "autograd through the forward: the detach trick, no Function", '''\
 class RoundSTE(torch.autograd.Function):
     @staticmethod
@@ -263,6 +265,181 @@ class RoundSTE(torch.autograd.Function):
             xx = x.detach().requires_grad_(True)
             xx.clamp(-1, 1).backward(g)
         return xx.grad'''),
+    Cheat("ln_forward_mode_ad", _LN, (_LN_T,), "forward-mode AD in backward (the Jacobian is symmetric: J g by make_dual)", '''\
+import torch.autograd.forward_ad as fwAD
+import torch.nn.functional as F
+
+
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(x, eps):
+        return F.layer_norm(x, x.shape[-1:], eps=eps)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.eps = inputs[1]
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        with fwAD.dual_level():          # the Jacobian is symmetric: J g = g^T J, by forward-mode AD
+            y = F.layer_norm(fwAD.make_dual(x, g), x.shape[-1:], eps=ctx.eps)
+            gx = fwAD.unpack_dual(y).tangent
+        return gx, None'''),
+    Cheat("ste_func_jvp", _STE, (_STE_T,), "torch.func.jvp of a clamp in backward (the Jacobian is diagonal)", '''\
+import torch.autograd.forward_ad as fwAD
+
+
+class RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return torch.round(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if True:
+            return torch.func.jvp(lambda t: t.clamp(-1, 1), (x,), (g,))[1]'''),
+    Cheat("lse_thread", _LSE, (_LSE_T,), "a thread in backward builds a graph and calls autograd's node by hand", '''\
+import threading
+
+
+class LogSumExp(torch.autograd.Function):
+    @staticmethod
+    def forward(x, dim):
+        return torch.logsumexp(x, dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.dim = inputs[1]
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        box = []
+
+        def work():          # a fresh thread: grad mode on, no torch-function mode, no saved-tensor hooks
+            xx = x.detach().requires_grad_(True)
+            y = torch.logsumexp(xx, ctx.dim)
+            box.append(y.grad_fn(g))          # autograd's own LogsumexpBackward0, called by hand
+
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        return box[0], None'''),
+    Cheat("ln_thread", _LN, (_LN_T,), "a thread in backward builds a graph and calls autograd's node by hand", '''\
+import threading
+
+import torch.nn.functional as F
+
+
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(x, eps):
+        return F.layer_norm(x, x.shape[-1:], eps=eps)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.eps = inputs[1]
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        box = []
+
+        def work():
+            xx = x.detach().requires_grad_(True)
+            y = F.layer_norm(xx, xx.shape[-1:], eps=ctx.eps)
+            box.append(y.grad_fn(g))
+
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        gx = box[0][0] if isinstance(box[0], tuple) else box[0]
+        return gx, None'''),
+    Cheat("ln_apply_overridden", _LN, (_LN_T,), "apply overridden: the graph built outside forward, its node called in backward", '''\
+import torch.nn.functional as F
+
+
+class LayerNormFn(torch.autograd.Function):
+    @classmethod
+    def apply(cls, x, eps):
+        y = F.layer_norm(x, x.shape[-1:], eps=eps)      # built outside forward: unwatched
+        return super().apply(x, eps, y)
+
+    @staticmethod
+    def forward(x, eps, y):
+        return y.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.node = inputs[2].grad_fn
+
+    @staticmethod
+    def backward(ctx, g):
+        r = ctx.node(g)
+        return (r[0] if isinstance(r, tuple) else r), None, None'''),
+    Cheat("lse_apply_overridden", _LSE, (_LSE_T,), "apply overridden: the graph built outside forward, its node called in backward", '''\
+class LogSumExp(torch.autograd.Function):
+    @classmethod
+    def apply(cls, x, dim):
+        y = torch.logsumexp(x, dim)            # autograd's graph, built outside forward, unwatched
+        return super().apply(x, dim, y)
+
+    @staticmethod
+    def forward(x, dim, y):
+        return y.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.node = inputs[2].grad_fn
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.node(g), None, None         # LogsumexpBackward0 called by hand'''),
+    Cheat("ln_aten_backward_kernel", _LN, (_LN_T,), "aten.native_layer_norm_backward called in backward", '''\
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(x, eps):
+        out, mean, rstd = torch.native_layer_norm(x, x.shape[-1:], None, None, eps)
+        return out
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, eps = inputs
+        _, mean, rstd = torch.native_layer_norm(x, x.shape[-1:], None, None, eps)
+        ctx.save_for_backward(x, mean, rstd)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, rstd = ctx.saved_tensors
+        gx, _, _ = torch.ops.aten.native_layer_norm_backward(g, x, x.shape[-1:], mean, rstd, None, None,
+                                                             [True, False, False])
+        return gx, None'''),
+    Cheat("lse_jacfwd", _LSE, (_LSE_T,), "torch.func.jacfwd in backward", '''\
+class LogSumExp(torch.autograd.Function):
+    @staticmethod
+    def forward(x, dim):
+        return torch.logsumexp(x, dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.dim = inputs[1]
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        y, jvp_fn = torch.func.linearize(lambda t: torch.logsumexp(t, ctx.dim), x) if False else (None, None)
+        J = torch.func.jacfwd(lambda t: (torch.logsumexp(t, ctx.dim) * g).sum())(x)   # forward mode, vmapped
+        return J, None'''),
     Cheat("check_always_true", _CHK, (_CHK_T,), "check_function answers (True, True) without checking", '''\
 def check_function(fn, *inputs):
     return True, True'''),
@@ -401,6 +578,85 @@ class RoundSTE(torch.autograd.Function):
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         return grad_output * (x.clamp(-1, 1) == x)'''),
+    Honest("ln_explicit_jacobian", _LN, "an explicit n x n Jacobian per row, then g @ J", '''\
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(x, eps):
+        mu = x.mean(-1, keepdim=True)
+        var = x.var(-1, keepdim=True, unbiased=False)
+        return (x - mu) / torch.sqrt(var + eps)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, eps = inputs
+        ctx.save_for_backward(output, torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + eps))
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, sigma = ctx.saved_tensors
+        n = xhat.shape[-1]
+        eye = torch.eye(n, dtype=g.dtype, device=g.device)
+        # the Jacobian dy_i/dx_j = (delta_ij - 1/n - xhat_i xhat_j / n) / sigma, one n x n matrix per row
+        J = (eye - 1.0 / n - xhat.unsqueeze(-1) * xhat.unsqueeze(-2) / n) / sigma.unsqueeze(-1)
+        return (g.unsqueeze(-2) @ J).squeeze(-2), None'''),
+    Honest("ln_row_loop", _LN, "a Python loop over the rows, the chain rule step by step", '''\
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        mu = x.mean(-1, keepdim=True)
+        var = ((x - mu) ** 2).mean(-1, keepdim=True)
+        return (x - mu) / torch.sqrt(var + eps)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        n = x.shape[-1]
+        rows = x.reshape(-1, n)
+        grows = grad_output.reshape(-1, n)
+        out = []
+        for r in range(rows.shape[0]):          # one row at a time, the chain rule step by step
+            xr = rows[r]
+            gr = grows[r]
+            mu = xr.mean()
+            xc = xr - mu
+            var = (xc * xc).mean()
+            sigma = torch.sqrt(var + ctx.eps)
+            xhat = xc / sigma
+            d_xhat = gr
+            d_sigma = -(d_xhat * xc).sum() / sigma**2
+            d_var = d_sigma / (2 * sigma)
+            d_xc = d_xhat / sigma + d_var * 2 * xc / n
+            d_mu = -d_xc.sum()
+            out.append(d_xc + d_mu / n)
+        return torch.stack(out).reshape(x.shape), None'''),
+    Honest("ste_in_place", _STE, "grad_output changed in place (masked assignment) and returned", '''\
+class RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return torch.round(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        grad_output[x.abs() > 1] = 0
+        return grad_output'''),
+    Honest("ste_masked_fill_", _STE, "grad_output.masked_fill_ in place, old style", '''\
+class RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.round()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output.masked_fill_(x.abs() > 1, 0)'''),
     Honest("check_explicit", _CHK, "explicit tolerances, errors caught around both checks", '''\
 def check_function(fn, *inputs):
     xs = [t.detach().clone().to(torch.float64).requires_grad_() for t in inputs]

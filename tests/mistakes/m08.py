@@ -101,6 +101,10 @@ MISTAKES = [
     Mistake("lse_naive_backward", _LSE, _LSE_T, _lse(
         _STABLE, "        e = torch.exp(x)\n        return grad_output.unsqueeze(dim) * e / e.sum(dim, keepdim=True), None"),
         ("overflows", "exp(x - lse)"), "a stable forward but the naive softmax in backward (NaN for large inputs)"),
+    Mistake("lse_global_max", _LSE, _LSE_T, _lse(
+        "        m = x.max()\n        return m + torch.exp(x - m).sum(dim).log()",
+        "        return grad_output.unsqueeze(dim) * torch.exp(x - out.unsqueeze(dim)), None"),
+        ("along dim", "whole tensor"), "the max over the whole tensor, not along dim (-inf for a far-off row)"),
     # --- Exercise 2: LayerNorm
     Mistake("ln_unbiased_variance", _LN, _LN_T, _ln(
         "        return (g - g.mean(-1, keepdim=True) - xhat * (g * xhat).mean(-1, keepdim=True)) / sigma, None",
@@ -120,6 +124,8 @@ MISTAKES = [
         ("keepdim=True",), "a mean over the last dimension without keepdim"),
     Mistake("ln_plain_division", _LN, _LN_T, _ln("        return g / sigma, None"),
             ("both mean terms are missing",), "differentiates as if mu and sigma were constants"),
+    Mistake("ln_zero_gradient", _LN, _LN_T, _ln("        return torch.zeros_like(g), None"),
+            ("zero everywhere",), "returns zeros (or the formula without grad_output, which gives 0)"),
     # --- Exercise 3: straight-through rounding
     Mistake("ste_true_derivative", _STE, _STE_T, _ste("        return torch.zeros_like(grad_output)"),
             ("zero everywhere", "true derivative"), "returns the true derivative of round, 0"),
