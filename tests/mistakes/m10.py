@@ -118,4 +118,46 @@ def per_sample_grads(model, loss_fn, X, Y):
     model.zero_grad()
     return {name: torch.stack(r) for name, r in rows.items()}''', ("Python loop", "vmap"),
             "a (correct) Python loop of backward() calls where vmap is asked for"),
+    Mistake('psg_in_dims_1', _PSG, _PSG_TEST, '''\
+def per_sample_grads(model, loss_fn, X, Y):
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    def loss_of(params, x, y):
+        return loss_fn(functional_call(model, params, (x,)), y)
+    grads = vmap(grad(loss_of), in_dims=(None, 1, 1))(params, X, Y)
+    return {name: g.detach() for name, g in grads.items()}''', ('different sizes', 'dimension 0'),
+            'maps X and Y over dimension 1'),
+    Mistake('psg_in_dims_too_short', _PSG, _PSG_TEST, '''\
+def per_sample_grads(model, loss_fn, X, Y):
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    def loss_of(params, x, y):
+        return loss_fn(functional_call(model, params, (x,)), y)
+    grads = vmap(grad(loss_of), in_dims=(None, 0))(params, X, Y)
+    return {name: g.detach() for name, g in grads.items()}''', ('one entry per argument', 'in_dims=(None, 0, 0)'),
+            'in_dims with two entries for three arguments'),
+    Mistake('psg_item_in_vmap', _PSG, _PSG_TEST, '''\
+def per_sample_grads(model, loss_fn, X, Y):
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    def loss_of(params, x, y):
+        loss = loss_fn(functional_call(model, params, (x,)), y)
+        print("loss", loss.item())
+        return loss
+    grads = vmap(grad(loss_of), in_dims=(None, 0, 0))(params, X, Y)
+    return {name: g.detach() for name, g in grads.items()}''', ('.item()', 'inside vmap'),
+            '.item() inside the vmapped function'),
+    Mistake('jac_jacfwd_of_output', _JAC, _JAC_TEST, '''\
+def jacobian(f, x):
+    return jacfwd(f(x))(x).detach()''', ('not jacfwd(f(x))(x)',),
+            'jacfwd of the value f(x) instead of f'),
+    Mistake('jac_jvp_not_tuples', _JAC, _JAC_TEST, '''\
+def jacobian(f, x):
+    eye = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
+    return torch.stack([jvp(f, x, e)[1] for e in eye], dim=1).detach()''', ('TUPLES',),
+            'jvp without tuples, in a loop of columns'),
+    Mistake('jac_vjp_wrong_cotangent', _JAC, _JAC_TEST, '''\
+def jacobian(f, x):
+    out, pull = vjp(f, x)
+    eye = torch.eye(x.numel(), dtype=x.dtype, device=x.device)   # basis of the INPUTS, not the outputs
+    (J,) = vmap(pull)(eye)
+    return J.detach()''', ('cotangent', 'basis of the outputs'),
+            'vjp rows with the basis of the inputs'),
 ]
