@@ -33,13 +33,47 @@ def value_mul(self, other):
 
 '''
 
-CHEATS = [
-    Cheat("fit_line_typed_gradient", "fit_line", ("test_fit_line",),
-          "derivatives typed as formulas, plus a decoy backward per step", '''\
+# the end of value_tanh, and the three operations attached to Value
+_CLOSE_AND_ATTACH = '''\
+    out._backward = _backward
+    return out
+
+Value.__add__ = value_add
+Value.__mul__ = value_mul
+Value.tanh = value_tanh'''
+
+# the depth-first topological order of value_backward (also tests/mistakes/m07.py)
+TOPO_ORDER = '''\
+    order, seen = [], set()
+    def visit(v):
+        if v not in seen:
+            seen.add(v)
+            for p in v._parents:
+                visit(p)
+            order.append(v)
+    visit(self)
+'''
+
+# the solution's mul_add_backward, after a blank line
+_MUL_ADD = '''\
+
+def mul_add_backward(a, b, c, grad_out):
+    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
+    return (unbroadcast(grad_out * b, a.shape),
+            unbroadcast(grad_out * a, b.shape),
+            unbroadcast(grad_out, c.shape))'''
+
+# fit_line's def, docstring and leaves
+_FIT_HEAD = '''\
 def fit_line(x, y, steps, lr):
     """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
     w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+'''
+
+CHEATS = [
+    Cheat("fit_line_typed_gradient", "fit_line", ("test_fit_line",),
+          "derivatives typed as formulas, plus a decoy backward per step", _FIT_HEAD + '''\
     probe = torch.ones(2, dtype=x.dtype, device=x.device, requires_grad=True)
     for _ in range(steps):
         with torch.no_grad():
@@ -55,14 +89,7 @@ def fit_line(x, y, steps, lr):
           "a forbidden shortcut: Value.backward rebuilds the graph in torch and lets it backpropagate", '''\
 def value_backward(self):
     """Fill .grad of every node that self depends on with d(self)/d(node)."""
-    order, seen = [], set()
-    def visit(v):
-        if v not in seen:
-            seen.add(v)
-            for p in v._parents:
-                visit(p)
-            order.append(v)
-    visit(self)
+''' + TOPO_ORDER + '''\
     replay = {"+": lambda a, b: a + b, "*": lambda a, b: a * b, "tanh": torch.tanh, "exp": torch.exp,
               "log": torch.log, "relu": torch.relu}
     tensors = {}
@@ -134,49 +161,20 @@ def fit_line(x, y, steps, lr):
             b -= lr * b.grad
     return w, b'''),
     Cheat("tanh_by_finite_difference", "value_ops", ("test_value_ops",),
-          "finite differences instead of the derivative: tanh's closure by a central difference", '''\
-def value_add(self, other):
-    other = Value.lift(other)
-    out = Value(self.data + other.data, (self, other), "+")
-    def _backward():
-        self.grad += out.grad
-        other.grad += out.grad
-    out._backward = _backward
-    return out
-
-def value_mul(self, other):
-    other = Value.lift(other)
-    out = Value(self.data * other.data, (self, other), "*")
-    def _backward():
-        self.grad += other.data * out.grad
-        other.grad += self.data * out.grad
-    out._backward = _backward
-    return out
-
+          "finite differences instead of the derivative: tanh's closure by a central difference",
+                _ADD_MUL + '''\
 def value_tanh(self):
     out = Value(math.tanh(self.data), (self,), "tanh")
     def _backward():
         h = 6e-6
         slope = (math.tanh(self.data + h) - math.tanh(self.data - h)) / (2 * h)
         self.grad += slope * out.grad
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh'''),
+''' + _CLOSE_AND_ATTACH),
     Cheat("backward_from_op_table", "value_backward", ("test_value_backward",),
           "arithmetic instead of the mechanism: local derivatives recomputed from a table of _op names", '''\
 def value_backward(self):
     \"\"\"Fill .grad of every node that self depends on with d(self)/d(node).\"\"\"
-    order, seen = [], set()
-    def visit(v):
-        if v not in seen:
-            seen.add(v)
-            for p in v._parents:
-                visit(p)
-            order.append(v)
-    visit(self)
+''' + TOPO_ORDER + '''\
     local = {
         "+": lambda v: [1.0, 1.0],
         "*": lambda v: [v._parents[1].data, v._parents[0].data],
@@ -257,12 +255,7 @@ def value_tanh(self):
     slope = cmath.tanh(complex(self.data, h)).imag / h
     def _backward():
         self.grad += slope * out.grad
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh'''),
+''' + _CLOSE_AND_ATTACH),
     Cheat("backward_by_creation_order", "value_backward", ("test_value_backward",),
           "no topological sort: Value.__init__ stamped, nodes run newest first (red team)", '''\
 import itertools
@@ -353,12 +346,7 @@ def value_tanh(self):
     slope = ((e2z - 1) / (e2z + 1)).imag / h
     def _backward():
         self.grad += slope * out.grad
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh'''),
+''' + _CLOSE_AND_ATTACH),
     Cheat("backward_by_allocation_stamp", "value_backward", ("test_value_backward",),
           "no topological sort: a stamp given in Value.__new__, every reachable node newest first", '''\
 import itertools
@@ -423,12 +411,7 @@ def unbroadcast(grad, shape):
     _, pullback = torch.func.vjp(lambda t: t.expand(grad.shape), x)
     return pullback(grad)[0]
 
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
     Cheat('unbroadcast_by_engine_call', "unbroadcast", ("test_unbroadcast",),
           'the autograd engine called directly, past torch.autograd.backward/grad', '''\
 def unbroadcast(grad, shape):
@@ -438,12 +421,7 @@ def unbroadcast(grad, shape):
     out = x.expand(grad.shape)
     return torch.autograd.Variable._execution_engine.run_backward((out,), (grad,), False, False, (x,), True, False)[0]
 
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
     Cheat('unbroadcast_hardcoded_shapes', "unbroadcast", ("test_unbroadcast",),
           "a table of the visible examples' shapes, grad unchanged otherwise", '''\
 def unbroadcast(grad, shape):
@@ -455,12 +433,7 @@ def unbroadcast(grad, shape):
              ((2, 4, 3), (4, 1)): lambda g: g.sum(0).sum(1, keepdim=True), ((2, 4, 3), (3,)): lambda g: g.sum((0, 1))}
     return known.get((tuple(grad.shape), tuple(shape)), lambda g: g)(grad)
 
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
     Cheat('unbroadcast_subclass_hides_requires_grad', "unbroadcast", ("test_unbroadcast",),
           "a tensor subclass whose requires_grad property says False, and the engine called directly (rt07 c04)",
           '''\
@@ -475,20 +448,11 @@ def unbroadcast(grad, shape):
     out = x.expand(grad.shape)
     r = torch.autograd.Variable._execution_engine.run_backward((out,), (grad,), False, False, (x,), True, False)[0]
     return r.as_subclass(torch.Tensor)
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
 ]
 
 HONEST = [
-    Honest("fit_line_zero_and_data", "fit_line", "zero_() and a .data update", '''\
-def fit_line(x, y, steps, lr):
-    """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
-    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    Honest("fit_line_zero_and_data", "fit_line", "zero_() and a .data update", _FIT_HEAD + '''\
     for step in range(steps):
         loss = ((w * x + b - y) ** 2).mean()
         if w.grad is not None:
@@ -500,11 +464,8 @@ def fit_line(x, y, steps, lr):
         if step % 50 == 0:
             print(f"step {step}: loss {loss.item():.4f}")
     return w, b'''),
-    Honest("fit_line_autograd_grad", "fit_line", "torch.autograd.grad, gradients stored in .grad", '''\
-def fit_line(x, y, steps, lr):
-    """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
-    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    Honest("fit_line_autograd_grad", "fit_line", "torch.autograd.grad, gradients stored in .grad",
+          _FIT_HEAD + '''\
     for _ in range(steps):
         loss = ((w * x + b - y) ** 2).mean()
         w.grad, b.grad = torch.autograd.grad(loss, (w, b))
@@ -512,11 +473,7 @@ def fit_line(x, y, steps, lr):
             w.sub_(lr * w.grad)
             b.sub_(lr * b.grad)
     return w, b'''),
-    Honest("fit_line_with_stderr_debug", "fit_line", "a debugging line on sys.stderr", '''\
-def fit_line(x, y, steps, lr):
-    """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
-    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    Honest("fit_line_with_stderr_debug", "fit_line", "a debugging line on sys.stderr", _FIT_HEAD + '''\
     for _ in range(steps):
         loss = ((w * x + b - y) ** 2).mean()
         w.grad = None
@@ -602,12 +559,7 @@ def value_tanh(self):
     out = Value(math.tanh(x), (self,), "tanh")
     def _backward():
         self.grad += out.grad / math.cosh(x) ** 2
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh'''),
+''' + _CLOSE_AND_ATTACH),
     Honest("backward_counting_consumers", "value_backward", "Kahn's algorithm: count consumers, run when ready", '''\
 def value_backward(self):
     \"\"\"Fill .grad of every node that self depends on with d(self)/d(node).\"\"\"
@@ -701,12 +653,7 @@ def unbroadcast(grad, shape):
     """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
     return grad.sum_to_size(shape)
 
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
     Honest('unbroadcast_loop_over_dims', "unbroadcast", 'a loop over dims, broadcast_tensors in mul_add_backward', '''\
 def unbroadcast(grad, shape):
     """Sum `grad` (shaped like a broadcast result) down to `shape`, the shape of one input."""
@@ -749,12 +696,7 @@ def unbroadcast(grad, shape):
     dst = "".join(src[lead + i] for i, n in enumerate(shape) if not (n == 1 and grad.shape[lead + i] != 1))
     r = torch.einsum(src + "->" + dst, grad)
     return r.reshape(shape)
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
     Honest('unbroadcast_numpy_round_trip', "unbroadcast", 'the sums done in numpy, back to a tensor (rt07 h02)', '''\
 import numpy as np
 def unbroadcast(grad, shape):
@@ -766,10 +708,5 @@ def unbroadcast(grad, shape):
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return torch.as_tensor(np.asarray(g), dtype=grad.dtype).to(grad.device)
-
-def mul_add_backward(a, b, c, grad_out):
-    """The gradients (grad_a, grad_b, grad_c) of out = a * b + c, given grad_out = dL/d(out)."""
-    return (unbroadcast(grad_out * b, a.shape),
-            unbroadcast(grad_out * a, b.shape),
-            unbroadcast(grad_out, c.shape))'''),
+''' + _MUL_ADD),
 ]

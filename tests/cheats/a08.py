@@ -21,61 +21,73 @@ _LN, _LN_T = "LayerNormFn", "test_LayerNormFn"
 _STE, _STE_T = "RoundSTE", "test_RoundSTE"
 _CHK, _CHK_T = "check_function", "test_check_function"
 
+
+def _head(cls: str, args: str, forward: str) -> str:
+    """A Function with a one-line forward, up to the def line of its setup_context."""
+    return f'''\
+class {cls}(torch.autograd.Function):
+    @staticmethod
+    def forward({args}):
+        return {forward}
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+'''
+
+
+# the skeletons the cheats share: forward and setup_context written, backward begun (x saved)
+_SAVE_X = "        ctx.save_for_backward(inputs[0])\n"
+_BACKWARD = '''
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+'''
+_LSE_FWD = _head("LogSumExp", "x, dim", "torch.logsumexp(x, dim)")
+_LN_FWD = _head("LayerNormFn", "x, eps", "F.layer_norm(x, x.shape[-1:], eps=eps)")
+_STE_FWD = _head("RoundSTE", "x", "torch.round(x)")
+_LSE_HEAD = _LSE_FWD + _SAVE_X + "        ctx.dim = inputs[1]\n" + _BACKWARD
+_LN_HEAD = _LN_FWD + _SAVE_X + "        ctx.eps = inputs[1]\n" + _BACKWARD
+_STE_HEAD = _STE_FWD + _SAVE_X + _BACKWARD
+# apply overridden: forward returns the y built outside it, backward calls y's node
+_NODE_CALLED = '''\
+        return y.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.node = inputs[2].grad_fn
+
+    @staticmethod
+    def backward(ctx, g):
+'''
+# the old style (ctx in forward), the forward begun
+_LN_OLD_STYLE = '''\
+class LayerNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        mu = x.mean(-1, keepdim=True)
+'''
+
 CHEATS = [
     Cheat("lse_no_function", _LSE, (_LSE_T,), "autograd through the forward: apply overridden, no Function node", '''\
 class LogSumExp(torch.autograd.Function):
     @staticmethod
     def apply(x, dim):
         return torch.logsumexp(x, dim)     # autograd's own LogsumexpBackward does the work'''),
-    Cheat("lse_backward_autograd_grad", _LSE, (_LSE_T,), "a backward that re-runs autograd (torch.autograd.grad)", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    Cheat("lse_backward_autograd_grad", _LSE, (_LSE_T,), "a backward that re-runs autograd (torch.autograd.grad)",
+          _LSE_HEAD + '''\
         with torch.enable_grad():
             xx = x.detach().requires_grad_(True)
             (gx,) = torch.autograd.grad(torch.logsumexp(xx, ctx.dim), xx, g)
         return gx, None'''),
-    Cheat("lse_backward_func_vjp", _LSE, (_LSE_T,), "a backward that re-runs autograd (torch.func.vjp)", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    Cheat("lse_backward_func_vjp", _LSE, (_LSE_T,), "a backward that re-runs autograd (torch.func.vjp)",
+          _LSE_HEAD + '''\
         _, pull = torch.func.vjp(lambda t: torch.logsumexp(t, ctx.dim), x)
         return pull(g)[0], None'''),
     Cheat("lse_engine_without_torch_function", _LSE, (_LSE_T,),
-          "a backward that runs the engine directly, with torch functions switched off to hide it", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+          "a backward that runs the engine directly, with torch functions switched off to hide it",
+                _LSE_HEAD + '''\
         with torch._C.DisableTorchFunction(), torch.enable_grad():
             xx = x.detach().requires_grad_(True)
             y = torch.logsumexp(xx, ctx.dim)
@@ -103,14 +115,7 @@ class LogSumExp(torch.autograd.Function):
     def backward(ctx, g):
         return ctx.y.grad_fn(g), None          # autograd's own node, called by hand'''),
     Cheat("lse_softmax_by_autograd_in_setup", _LSE, (_LSE_T,),
-          "the softmax computed by autograd in setup_context, backward only multiplies", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
+          "the softmax computed by autograd in setup_context, backward only multiplies", _LSE_FWD + '''\
         x, dim = inputs
         with torch.enable_grad():
             xx = x.detach().requires_grad_(True)
@@ -123,20 +128,7 @@ class LogSumExp(torch.autograd.Function):
         (p,) = ctx.saved_tensors
         return p * g.unsqueeze(ctx.dim), None'''),
     Cheat("lse_finite_differences", _LSE, (_LSE_T,), "a backward of central finite differences, element by element",
-          '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+          _LSE_HEAD + '''\
         x64, g64 = x.double(), g.double().unsqueeze(ctx.dim)
         gx = torch.zeros_like(x64)
         flat = gx.view(-1)
@@ -153,19 +145,7 @@ class LogSumExp(torch.autograd.Function):
 import numpy as np
 
 
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LSE_HEAD + '''\
         a = x.detach().cpu().double().numpy()
         gn = np.expand_dims(g.detach().cpu().double().numpy(), ctx.dim)
         def f(v):
@@ -178,20 +158,7 @@ class LogSumExp(torch.autograd.Function):
             e[i] = h
             out[i] = ((f(a + e) - f(a - e)) / (2 * h) * gn).sum()
         return torch.from_numpy(out).to(device=x.device, dtype=x.dtype), None'''),
-    Cheat("lse_hard_coded", _LSE, (_LSE_T,), "values typed in for the visible inputs", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    Cheat("lse_hard_coded", _LSE, (_LSE_T,), "values typed in for the visible inputs", _LSE_HEAD + '''\
         if tuple(x.shape) in {(2, 4), (3, 3), (2, 3)}:                  # the visible inputs' shapes
             return torch.softmax(x, ctx.dim) * g.unsqueeze(ctx.dim), None
         return torch.zeros_like(x), None'''),
@@ -199,19 +166,7 @@ class LogSumExp(torch.autograd.Function):
 import torch.nn.functional as F
 
 
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(x, eps):
-        return F.layer_norm(x, x.shape[-1:], eps=eps)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.eps = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LN_HEAD + '''\
         with torch.enable_grad():
             xx = x.detach().requires_grad_(True)
             F.layer_norm(xx, xx.shape[-1:], eps=ctx.eps).backward(g)
@@ -221,19 +176,7 @@ class LayerNormFn(torch.autograd.Function):
 import torch.nn.functional as F
 
 
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(x, eps):
-        return F.layer_norm(x, x.shape[-1:], eps=eps)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.eps = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LN_HEAD + '''\
         n, N = x.shape[-1], x.numel()
         x64, g64 = x.double(), g.double()
         h = 1e-6 * (1 + x64.abs().max())
@@ -248,19 +191,8 @@ class RoundSTE(torch.autograd.Function):
     def apply(x):
         inside = (x.abs() <= 1).to(x.dtype)
         return x * inside + (x.round() - x * inside).detach()'''),
-    Cheat("ste_backward_autograd", _STE, (_STE_T,), "a backward that lets autograd differentiate a clamp", '''\
-class RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(x):
-        return torch.round(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    Cheat("ste_backward_autograd", _STE, (_STE_T,), "a backward that lets autograd differentiate a clamp",
+          _STE_HEAD + '''\
         with torch.enable_grad():
             xx = x.detach().requires_grad_(True)
             xx.clamp(-1, 1).backward(g)
@@ -270,19 +202,7 @@ import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 
 
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(x, eps):
-        return F.layer_norm(x, x.shape[-1:], eps=eps)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.eps = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LN_HEAD + '''\
         with fwAD.dual_level():          # the Jacobian is symmetric: J g = g^T J, by forward-mode AD
             y = F.layer_norm(fwAD.make_dual(x, g), x.shape[-1:], eps=ctx.eps)
             gx = fwAD.unpack_dual(y).tangent
@@ -291,37 +211,14 @@ class LayerNormFn(torch.autograd.Function):
 import torch.autograd.forward_ad as fwAD
 
 
-class RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(x):
-        return torch.round(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _STE_HEAD + '''\
         if True:
             return torch.func.jvp(lambda t: t.clamp(-1, 1), (x,), (g,))[1]'''),
     Cheat("lse_thread", _LSE, (_LSE_T,), "a thread in backward builds a graph and calls autograd's node by hand", '''\
 import threading
 
 
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LSE_HEAD + '''\
         box = []
 
         def work():          # a fresh thread: grad mode on, no torch-function mode, no saved-tensor hooks
@@ -339,19 +236,7 @@ import threading
 import torch.nn.functional as F
 
 
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(x, eps):
-        return F.layer_norm(x, x.shape[-1:], eps=eps)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.eps = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _LN_HEAD + '''\
         box = []
 
         def work():
@@ -376,14 +261,7 @@ class LayerNormFn(torch.autograd.Function):
 
     @staticmethod
     def forward(x, eps, y):
-        return y.clone()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.node = inputs[2].grad_fn
-
-    @staticmethod
-    def backward(ctx, g):
+''' + _NODE_CALLED + '''\
         r = ctx.node(g)
         return (r[0] if isinstance(r, tuple) else r), None, None'''),
     Cheat("lse_apply_overridden", _LSE, (_LSE_T,), "apply overridden: the graph built outside forward, its node called in backward", '''\
@@ -395,14 +273,7 @@ class LogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(x, dim, y):
-        return y.clone()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.node = inputs[2].grad_fn
-
-    @staticmethod
-    def backward(ctx, g):
+''' + _NODE_CALLED + '''\
         return ctx.node(g), None, None         # LogsumexpBackward0 called by hand'''),
     Cheat("ln_aten_backward_kernel", _LN, (_LN_T,), "aten.native_layer_norm_backward called in backward", '''\
 class LayerNormFn(torch.autograd.Function):
@@ -423,20 +294,7 @@ class LayerNormFn(torch.autograd.Function):
         gx, _, _ = torch.ops.aten.native_layer_norm_backward(g, x, x.shape[-1:], mean, rstd, None, None,
                                                              [True, False, False])
         return gx, None'''),
-    Cheat("lse_jacfwd", _LSE, (_LSE_T,), "torch.func.jacfwd in backward", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.dim = inputs[1]
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    Cheat("lse_jacfwd", _LSE, (_LSE_T,), "torch.func.jacfwd in backward", _LSE_HEAD + '''\
         y, jvp_fn = torch.func.linearize(lambda t: torch.logsumexp(t, ctx.dim), x) if False else (None, None)
         J = torch.func.jacfwd(lambda t: (torch.logsumexp(t, ctx.dim) * g).sum())(x)   # forward mode, vmapped
         return J, None'''),
@@ -467,14 +325,7 @@ class LogSumExp(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = p * grad_output.unsqueeze(ctx.dim)
         return grad_x, None'''),
-    Honest("lse_torch_softmax", _LSE, "torch.logsumexp forward, torch.softmax in backward", '''\
-class LogSumExp(torch.autograd.Function):
-    @staticmethod
-    def forward(x, dim):
-        return torch.logsumexp(x, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
+    Honest("lse_torch_softmax", _LSE, "torch.logsumexp forward, torch.softmax in backward", _LSE_FWD + '''\
         x, dim = inputs
         ctx.save_for_backward(x)
         ctx.dim = dim
@@ -502,18 +353,10 @@ class LogSumExp(torch.autograd.Function):
     def vjp(ctx, grad_output):
         x, out = ctx.saved_tensors
         return (x - out.view(ctx.shape)).exp() * grad_output.view(ctx.shape), None'''),
-    Honest("ln_saves_input", _LN, "saves x and recomputes, another arrangement of the formula", '''\
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, eps):
-        ctx.save_for_backward(x)
-        ctx.eps = eps
-        mu = x.mean(-1, keepdim=True)
+    Honest("ln_saves_input", _LN, "saves x and recomputes, another arrangement of the formula",
+          _LN_OLD_STYLE + '''\
         return (x - mu) * torch.rsqrt(x.var(-1, keepdim=True, unbiased=False) + eps)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _BACKWARD + '''\
         n = x.shape[-1]
         mu = x.mean(-1, keepdim=True)
         inv = torch.rsqrt(x.var(-1, keepdim=True, unbiased=False) + ctx.eps)
@@ -534,10 +377,7 @@ class LayerNormFn(torch.autograd.Function):
         x, eps = inputs
         ctx.save_for_backward(x)
         ctx.eps = eps
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+''' + _BACKWARD + '''\
         n = x.shape[-1]
         mu = x.mean(-1, keepdim=True)
         xc = x - mu
@@ -564,13 +404,7 @@ class RoundSTE(torch.autograd.Function):
 from torch.autograd.function import once_differentiable
 
 
-class RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(x):
-        return torch.round(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
+''' + _STE_FWD + '''\
         ctx.save_for_backward(inputs[0])
 
     @staticmethod
@@ -599,13 +433,8 @@ class LayerNormFn(torch.autograd.Function):
         # the Jacobian dy_i/dx_j = (delta_ij - 1/n - xhat_i xhat_j / n) / sigma, one n x n matrix per row
         J = (eye - 1.0 / n - xhat.unsqueeze(-1) * xhat.unsqueeze(-2) / n) / sigma.unsqueeze(-1)
         return (g.unsqueeze(-2) @ J).squeeze(-2), None'''),
-    Honest("ln_row_loop", _LN, "a Python loop over the rows, the chain rule step by step", '''\
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, eps):
-        ctx.save_for_backward(x)
-        ctx.eps = eps
-        mu = x.mean(-1, keepdim=True)
+    Honest("ln_row_loop", _LN, "a Python loop over the rows, the chain rule step by step",
+          _LN_OLD_STYLE + '''\
         var = ((x - mu) ** 2).mean(-1, keepdim=True)
         return (x - mu) / torch.sqrt(var + eps)
 
@@ -631,14 +460,8 @@ class LayerNormFn(torch.autograd.Function):
             d_mu = -d_xc.sum()
             out.append(d_xc + d_mu / n)
         return torch.stack(out).reshape(x.shape), None'''),
-    Honest("ste_in_place", _STE, "grad_output changed in place (masked assignment) and returned", '''\
-class RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(x):
-        return torch.round(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
+    Honest("ste_in_place", _STE, "grad_output changed in place (masked assignment) and returned",
+          _STE_FWD + '''\
         ctx.save_for_backward(inputs[0])
 
     @staticmethod

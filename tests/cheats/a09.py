@@ -11,7 +11,44 @@ visible gradient, or done after the backward pass on a leaf only.
 
 from . import Cheat, Honest
 
+# layer_grad_norms begun: the batch and the Linear layers
+_NORMS_HEAD = '''\
+def layer_grad_norms(model, loss_fn, batch):
+    X, Y = batch
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+'''
+
 SLUG = "09_hooks_debugging"
+
+
+def _rebuilt(picks: str, known: str = "") -> str:
+    """layer_grad_norms by a forward pass rebuilt from the modules that `picks` selects, then autograd.grad."""
+    return f'''\
+def layer_grad_norms(model, loss_fn, batch):
+    X, Y = batch
+{known}    h, outs = X, []
+    for m in model.modules():
+        if {picks}:
+            h = m(h)
+            if isinstance(m, torch.nn.Linear):
+                outs.append(h)
+    grads = torch.autograd.grad(loss_fn(h, Y), outs)
+    return [gr.norm().item() for gr in grads]'''
+
+
+# a cheat here, and a mistake of 09 (tests/mistakes/m09.py): each layer's forward replaced, never restored
+NORMS_FORWARD_PATCHED = _NORMS_HEAD + '''\
+    outs = {}
+    for k, layer in enumerate(layers):
+        def forward(inp, layer=layer, k=k):
+            o = torch.nn.functional.linear(inp, layer.weight, layer.bias)
+            o.retain_grad()
+            outs[k] = o
+            return o
+        layer.forward = forward
+    loss_fn(model(X), Y).backward()
+    return [outs[k].grad.norm().item() for k in range(len(layers))]'''
+
 
 CHEATS = [
     # --- Exercise 1
@@ -79,17 +116,7 @@ def safe_where(cond, x, f, g, f_safe, g_safe):
     return torch.where(cond, f(xf), g(xg))'''),
     # --- Exercise 2
     Cheat("norms_rebuilt_forward_all_leaves", "layer_grad_norms", ("test_layer_grad_norms",),
-          "the model taken for a chain of its leaf modules, every one called in turn, then autograd.grad", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    h, outs = X, []
-    for m in model.modules():
-        if not list(m.children()):
-            h = m(h)
-            if isinstance(m, torch.nn.Linear):
-                outs.append(h)
-    grads = torch.autograd.grad(loss_fn(h, Y), outs)
-    return [gr.norm().item() for gr in grads]'''),
+          "the model taken for a chain of its leaf modules, every one called in turn, then autograd.grad", _rebuilt("not list(m.children())")),
     Cheat("norms_canary_closure", "layer_grad_norms", ("test_layer_grad_norms",),
           "the hidden canary's own record, read through closures of the modules handed in; no hook", '''\
 _C = "__clo" + "sure__"
@@ -135,38 +162,12 @@ def layer_grad_norms(model, loss_fn, batch):
     loss_fn(model(X), Y).backward()
     return [_norms[m] for m in model.modules() if isinstance(m, torch.nn.Linear)]'''),
     Cheat("norms_forward_patched", "layer_grad_norms", ("test_layer_grad_norms",),
-          "right norms, from each layer's forward replaced on the instance and never restored", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    outs = {}
-    for k, layer in enumerate(layers):
-        def forward(inp, layer=layer, k=k):
-            o = torch.nn.functional.linear(inp, layer.weight, layer.bias)
-            o.retain_grad()
-            outs[k] = o
-            return o
-        layer.forward = forward
-    loss_fn(model(X), Y).backward()
-    return [outs[k].grad.norm().item() for k in range(len(layers))]'''),
+          "right norms, from each layer's forward replaced on the instance and never restored", NORMS_FORWARD_PATCHED),
     Cheat("norms_rebuilt_forward", "layer_grad_norms", ("test_layer_grad_norms",),
-          "the forward pass rebuilt from the Linear layers and known activations, then autograd.grad", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    known = (torch.nn.Linear, torch.nn.Tanh, torch.nn.ReLU, torch.nn.Sigmoid, torch.nn.GELU)
-    h, outs = X, []
-    for m in model.modules():
-        if isinstance(m, known):
-            h = m(h)
-            if isinstance(m, torch.nn.Linear):
-                outs.append(h)
-    grads = torch.autograd.grad(loss_fn(h, Y), outs)
-    return [gr.norm().item() for gr in grads]'''),
+          "the forward pass rebuilt from the Linear layers and known activations, then autograd.grad", _rebuilt("isinstance(m, known)",
+                   "    known = (torch.nn.Linear, torch.nn.Tanh, torch.nn.ReLU, torch.nn.Sigmoid, torch.nn.GELU)\n")),
     Cheat("norms_finite_differences", "layer_grad_norms", ("test_layer_grad_norms",),
-          "finite differences on every entry of every layer output, through forward hooks", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+          "finite differences on every entry of every layer output, through forward hooks", _NORMS_HEAD + '''\
     import copy
 
     m64 = copy.deepcopy(model).double()  # float64, so the differences are accurate
@@ -280,10 +281,8 @@ def safe_where(cond, x, f, g, f_safe, g_safe):
     out = torch.zeros_like(x).masked_scatter(cond, f(x[cond]))
     return out.masked_scatter(~cond, g(x[~cond]))'''),
     Honest("norms_grad_then_backward", "layer_grad_norms",
-           "autograd.grad for the norms, then backward() so the parameters' .grad accumulate", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+           "autograd.grad for the norms, then backward() so the parameters' .grad accumulate",
+                 _NORMS_HEAD + '''\
     outs = [None] * len(layers)
     hs = [layer.register_forward_hook(lambda m, i, o, k=k: outs.__setitem__(k, o)) for k, layer in enumerate(layers)]
     try:
@@ -294,10 +293,8 @@ def layer_grad_norms(model, loss_fn, batch):
     grads = torch.autograd.grad(loss, outs, retain_graph=True)
     loss.backward()
     return [g.norm().item() for g in grads]'''),
-    Honest("norms_backward_pre_hooks", "layer_grad_norms", "module full backward PRE hooks (grad_output)", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    Honest("norms_backward_pre_hooks", "layer_grad_norms", "module full backward PRE hooks (grad_output)",
+          _NORMS_HEAD + '''\
     norms = [None] * len(layers)
     hs = [layer.register_full_backward_pre_hook(lambda m, go, k=k: norms.__setitem__(k, go[0].norm().item()))
           for k, layer in enumerate(layers)]
@@ -307,10 +304,8 @@ def layer_grad_norms(model, loss_fn, batch):
         for h in hs:
             h.remove()
     return norms'''),
-    Honest("norms_full_backward_hooks", "layer_grad_norms", "module full backward hooks, stored by index", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    Honest("norms_full_backward_hooks", "layer_grad_norms", "module full backward hooks, stored by index",
+          _NORMS_HEAD + '''\
     norms = {}
     handles = [layer.register_full_backward_hook(
         lambda m, gin, gout, k=k: norms.__setitem__(k, gout[0].norm().item())) for k, layer in enumerate(layers)]
@@ -320,10 +315,8 @@ def layer_grad_norms(model, loss_fn, batch):
         for h in handles:
             h.remove()
     return [norms[k] for k in range(len(layers))]'''),
-    Honest("norms_retain_grad", "layer_grad_norms", "forward hooks with retain_grad, .grad read after backward", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    Honest("norms_retain_grad", "layer_grad_norms", "forward hooks with retain_grad, .grad read after backward",
+          _NORMS_HEAD + '''\
     outs = {}
 
     def keep(k):
@@ -339,10 +332,8 @@ def layer_grad_norms(model, loss_fn, batch):
         for h in handles:
             h.remove()
     return [float(outs[k].grad.norm()) for k in range(len(layers))]'''),
-    Honest("norms_autograd_grad", "layer_grad_norms", "outputs captured by forward hooks, torch.autograd.grad", '''\
-def layer_grad_norms(model, loss_fn, batch):
-    X, Y = batch
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    Honest("norms_autograd_grad", "layer_grad_norms", "outputs captured by forward hooks, torch.autograd.grad",
+          _NORMS_HEAD + '''\
     outs = [None] * len(layers)
     handles = [layer.register_forward_hook(lambda m, i, o, k=k: outs.__setitem__(k, o))
                for k, layer in enumerate(layers)]

@@ -11,6 +11,33 @@ timeit with the minimum, vmap over jacrev, jacrev of the vmapped losses, torch.v
 
 from . import Cheat, Honest
 
+# per_sample_grads begun: the parameters and the vmapped per-sample losses
+_PSG_VMAP = '''\
+def per_sample_grads(model, loss_fn, X, Y):
+    params = {name: p.detach() for name, p in model.named_parameters()}
+
+    def losses(p):
+        return vmap(lambda x, y: loss_fn(functional_call(model, p, (x,)), y))(X, Y)
+
+'''
+
+# the body of _find_dicts, the closure walk of the dd and jac cheats
+_FIND_DICTS_BODY = '''\
+    seen = seen if seen is not None else set()
+    if id(obj) in seen or depth > 6: return []
+    seen.add(id(obj)); out = []
+    if isinstance(obj, dict): return [obj]
+    if isinstance(obj, type):
+        for v in vars(obj).values():
+            out += _find_dicts(getattr(v, "__func__", v), seen, depth + 1)
+        return out
+    for cell in (getattr(obj, "__clo" + "sure__", None) or ()):
+        try: out += _find_dicts(cell.cell_contents, seen, depth + 1)
+        except ValueError: pass
+    return out
+
+'''
+
 SLUG = "10_forward_mode"
 
 _DD, _DD_T = "directional_derivative", ("test_directional_derivative",)
@@ -86,13 +113,7 @@ def per_sample_grads(model, loss_fn, X, Y):
             rows[name].append(g)
     return {name: torch.stack(r).detach() for name, r in rows.items()}'''),
     Cheat("psg_finite_differences_in_vmap", _PSG, _PSG_T, "finite differences of the per-sample losses, the "
-          "model run inside vmap", '''\
-def per_sample_grads(model, loss_fn, X, Y):
-    params = {name: p.detach() for name, p in model.named_parameters()}
-
-    def losses(p):
-        return vmap(lambda x, y: loss_fn(functional_call(model, p, (x,)), y))(X, Y)
-
+          "model run inside vmap", _PSG_VMAP + '''\
     h = 1e-3 if X.dtype == torch.float32 else 1e-6
     out = {}
     for name, value in params.items():
@@ -108,19 +129,7 @@ def per_sample_grads(model, loss_fn, X, Y):
     Cheat('dd_closure_finite_differences', _DD, _DD_T, "the test's secrets read through the closure of f, then finite differences", '''\
 def _find_dicts(obj, seen=None, depth=0):
     # walk closures of f (and of classes/functions found there) for the test's dict of secret factors
-    seen = seen if seen is not None else set()
-    if id(obj) in seen or depth > 6: return []
-    seen.add(id(obj)); out = []
-    if isinstance(obj, dict): return [obj]
-    if isinstance(obj, type):
-        for v in vars(obj).values():
-            out += _find_dicts(getattr(v, "__func__", v), seen, depth + 1)
-        return out
-    for cell in (getattr(obj, "__clo" + "sure__", None) or ()):
-        try: out += _find_dicts(cell.cell_contents, seen, depth + 1)
-        except ValueError: pass
-    return out
-
+''' + _FIND_DICTS_BODY + '''\
 def directional_derivative(f, x, v):
     out = f(x)
     for d in _find_dicts(f):
@@ -161,19 +170,7 @@ def directional_derivative(f, x, v):
     return ((8 * (d(1) - d(-1)) - (d(2) - d(-2))) / (12 * h)).to(out.dtype).detach()'''),
     Cheat('jac_closure_finite_differences', _JAC, _JAC_T, "the test's secrets read through the closure of f, then finite differences", '''\
 def _find_dicts(obj, seen=None, depth=0):
-    seen = seen if seen is not None else set()
-    if id(obj) in seen or depth > 6: return []
-    seen.add(id(obj)); out = []
-    if isinstance(obj, dict): return [obj]
-    if isinstance(obj, type):
-        for v in vars(obj).values():
-            out += _find_dicts(getattr(v, "__func__", v), seen, depth + 1)
-        return out
-    for cell in (getattr(obj, "__clo" + "sure__", None) or ()):
-        try: out += _find_dicts(cell.cell_contents, seen, depth + 1)
-        except ValueError: pass
-    return out
-
+''' + _FIND_DICTS_BODY + '''\
 def jacobian(f, x):
     out = f(x)
     for d in _find_dicts(f):
@@ -310,13 +307,7 @@ def per_sample_grads(model, loss_fn, X, Y):
         return loss_fn(functional_call(model, params, (x,)), y)
 
     return {k: g.detach() for k, g in vmap(jacrev(loss_of), in_dims=(None, 0, 0))(params, X, Y).items()}'''),
-    Honest("psg_jacrev_of_vmapped_losses", _PSG, "jacrev of the vector of per-sample losses", '''\
-def per_sample_grads(model, loss_fn, X, Y):
-    params = {name: p.detach() for name, p in model.named_parameters()}
-
-    def losses(p):
-        return vmap(lambda x, y: loss_fn(functional_call(model, p, (x,)), y))(X, Y)
-
+    Honest("psg_jacrev_of_vmapped_losses", _PSG, "jacrev of the vector of per-sample losses", _PSG_VMAP + '''\
     return {k: g.detach() for k, g in jacrev(losses)(params).items()}'''),
     Honest("psg_torch_vmap_chunks_aux", _PSG, "torch.vmap with chunk_size, grad with has_aux, a tuple of params",
            '''\

@@ -1,5 +1,7 @@
 """07_capstone: typical mistakes and what the visible tests must say about each (see the package's docstring)."""
 
+from cheats.a07 import TOPO_ORDER as _DFS
+
 from . import Mistake
 
 # ---- Exercise 1: fit_line -------------------------------------------------------------------------------
@@ -19,19 +21,11 @@ def fit_line(x, y, steps, lr):
     return w, b'''
 
 
-_LOSS_ONCE = '''\
-def fit_line(x, y, steps, lr):
-    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    loss = ((w * x + b - y) ** 2).mean()
-    for _ in range(steps):
-        w.grad = None
-        b.grad = None
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-    return w, b'''
+_ZEROS = ("    w = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)\n"
+          "    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)\n")
+_LOSS = "((w * x + b - y) ** 2).mean()"
+_LOSS_ONCE = _fit_line().replace(f"    for _ in range(steps):\n        loss = {_LOSS}\n",
+                                 f"    loss = {_LOSS}\n    for _ in range(steps):\n")
 
 
 def _fit(name, code, says, cause):
@@ -149,8 +143,20 @@ Value.__mul__ = value_mul
 Value.tanh = value_tanh'''
 
 
+def _doc(code, doc):
+    """The function's source with a docstring under its def line."""
+    head, body = code.split("\n", 1)
+    return f'''{head}\n    """{doc}"""\n{body}'''
+
+
 def _ops(add=_ADD, mul=_MUL, tanh=_TANH):
     return f"{add}\n{mul}\n{tanh}{_ATTACH}"
+
+
+# the three operations with docstrings, as the solution writes them
+_OPS_DOC = (_doc(_ADD, "self + other, for other a Value or a plain number.") + "\n"
+            + _doc(_MUL, "self * other, for other a Value or a plain number.") + "\n"
+            + _doc(_TANH, "tanh(self).") + _ATTACH)
 
 
 def _op(name, code, says, cause):
@@ -203,17 +209,6 @@ VALUE_OPS = [
 ]
 
 # ---- Exercise 3: Value.backward -------------------------------------------------------------------------
-
-_DFS = '''\
-    order, seen = [], set()
-    def visit(v):
-        if v not in seen:
-            seen.add(v)
-            for p in v._parents:
-                visit(p)
-            order.append(v)
-    visit(self)
-'''
 
 
 def _backward(body):
@@ -356,19 +351,10 @@ def mlp(x, layers):
 
 # the second independent round of mistakes (issue 12, round 2): the visible tests verify the cause they name
 ROUND_2 = [
-    Mistake("w_b_aliased", "fit_line", "test_fit_line", '''\
-def fit_line(x, y, steps, lr):
+    Mistake("w_b_aliased", "fit_line", "test_fit_line", _fit_line().replace(_ZEROS, '''\
     """Fit y ~ w * x + b by `steps` steps of gradient descent on the MSE; return the leaves (w, b)."""
     w = b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
-    for _ in range(steps):
-        loss = ((w * x + b - y) ** 2).mean()
-        w.grad = None
-        b.grad = None
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-    return w, b''',
+'''),
             ('one tensor under two names',),
             'chained assignment w = b = torch.zeros(...): one tensor under two names'),
     Mistake("parameters_outside_function", "fit_line", "test_fit_line", '''\
@@ -376,99 +362,22 @@ w = torch.zeros((), requires_grad=True)
 b = torch.zeros((), requires_grad=True)
 
 
-def fit_line(x, y, steps, lr):
-    for _ in range(steps):
-        loss = ((w * x + b - y) ** 2).mean()
-        w.grad = None
-        b.grad = None
-        loss.backward()
-        with torch.no_grad():
-            w.sub_(lr * w.grad)
-            b.sub_(lr * b.grad)
-    return w, b''',
+''' + _fit_line(update="with torch.no_grad():\n            w.sub_(lr * w.grad)\n            b.sub_(lr * b.grad)").replace(
+                _ZEROS, ""),
             ('an earlier call had returned', 'inside fit_line'),
             'creates w, b once at module level (updated with sub_): state is not reset between calls'),
-    Mistake("tanh_precedence", "value_ops", "test_value_ops", '''\
-def value_add(self, other):
-    """self + other, for other a Value or a plain number."""
-    other = Value.lift(other)
-    out = Value(self.data + other.data, (self, other), "+")
-    def _backward():
-        self.grad += out.grad
-        other.grad += out.grad
-    out._backward = _backward
-    return out
-
-def value_mul(self, other):
-    """self * other, for other a Value or a plain number."""
-    other = Value.lift(other)
-    out = Value(self.data * other.data, (self, other), "*")
-    def _backward():
-        self.grad += other.data * out.grad
-        other.grad += self.data * out.grad
-    out._backward = _backward
-    return out
-
-def value_tanh(self):
-    """tanh(self)."""
-    t = math.tanh(self.data)
-    out = Value(t, (self,), "tanh")
-    def _backward():
-        self.grad += 1.0 - t * t * out.grad
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh''',
+    Mistake("tanh_precedence", "value_ops", "test_value_ops",
+            _OPS_DOC.replace("(1.0 - t * t) * out.grad", "1.0 - t * t * out.grad"),
             ('parentheses are missing', '(1 - t * t) * out.grad'),
             "drops the parentheses in tanh's closure: 1 - t*t*out.grad"),
-    Mistake("tanh_of_value_not_data", "value_ops", "test_value_ops", '''\
-def value_add(self, other):
-    """self + other, for other a Value or a plain number."""
-    other = Value.lift(other)
-    out = Value(self.data + other.data, (self, other), "+")
-    def _backward():
-        self.grad += out.grad
-        other.grad += out.grad
-    out._backward = _backward
-    return out
-
-def value_mul(self, other):
-    """self * other, for other a Value or a plain number."""
-    other = Value.lift(other)
-    out = Value(self.data * other.data, (self, other), "*")
-    def _backward():
-        self.grad += other.data * out.grad
-        other.grad += self.data * out.grad
-    out._backward = _backward
-    return out
-
-def value_tanh(self):
-    """tanh(self)."""
-    t = math.tanh(self)
-    out = Value(t, (self,), "tanh")
-    def _backward():
-        self.grad += (1.0 - t * t) * out.grad
-    out._backward = _backward
-    return out
-
-Value.__add__ = value_add
-Value.__mul__ = value_mul
-Value.tanh = value_tanh''',
+    Mistake("tanh_of_value_not_data", "value_ops", "test_value_ops",
+            _OPS_DOC.replace("math.tanh(self.data)", "math.tanh(self)"),
             ('a math function was given a value', 'math.tanh(self.data)'),
             'math.tanh(self) on the Value instead of self.data'),
     Mistake("backward_uses_prev", "value_backward", "test_value_backward", '''\
 def value_backward(self):
     """Fill .grad of every node that self depends on with d(self)/d(node)."""
-    order, seen = [], set()
-    def visit(v):
-        if v not in seen:
-            seen.add(v)
-            for p in v._prev:
-                visit(p)
-            order.append(v)
-    visit(self)
+''' + _DFS.replace("v._parents", "v._prev") + '''\
     self.grad = 1.0
     for v in reversed(order):
         v._backward()
@@ -540,22 +449,44 @@ def _unb(name, code, says, cause):
     return Mistake(name, "unbroadcast", "test_unbroadcast", code, says, cause)
 
 
-# the solution's unbroadcast up to its return value (rt07 adds what comes after), and the solution's mul_add_backward
-_UNB_KEEPDIM = '''\
+# the solution's unbroadcast: its leading-dims part, all of it up to its return value (rt07 adds what comes after);
+# an unbroadcast that tests any size-1 dim; the solution's mul_add_backward
+_UNB_LEAD = '''\
 def unbroadcast(grad, shape):
     shape = tuple(shape)
     lead = grad.dim() - len(shape)
     if lead > 0:
         grad = grad.sum(dim=tuple(range(lead)))
+'''
+_UNB_KEEPDIM = _UNB_LEAD + '''\
     ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if ones:
         grad = grad.sum(dim=ones, keepdim=True)
     return grad'''
+_UNB_ANY = _UNB_LEAD + "    if any(n == 1 and grad.shape[i] != 1 for i, n in enumerate(shape)):\n"
 
 _UNB_RIGHT = '''
 
 def mul_add_backward(a, b, c, grad_out):
     return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))'''
+
+# unbroadcast by sum_to_size, mul_add_backward begun
+_SUM_TO_SIZE = '''\
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+
+def mul_add_backward(a, b, c, grad_out):
+'''
+
+
+def _unb_loop(lead: str, each: str = "grad.sum(i, keepdim=True)") -> str:
+    """unbroadcast: `lead` for the leading dims, then `each` on every size-1 dim; the solution's mul_add_backward."""
+    return f'''\
+def unbroadcast(grad, shape):
+{lead}    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[i] != 1:
+            grad = {each}
+    return grad''' + _UNB_RIGHT
 
 
 UNBROADCAST = [
@@ -564,10 +495,7 @@ def unbroadcast(grad, shape):
     lead = grad.dim() - len(shape)
     for _ in range(lead):
         grad = grad.sum(0)
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    return grad''' + _UNB_RIGHT,
          ('size 1', 'keepdim=True'),
          'sums only the leading dims, not the dims where the input has size 1'),
     _unb('unbroadcast_no_keepdim', '''\
@@ -578,81 +506,36 @@ def unbroadcast(grad, shape):
     for i in reversed(range(len(shape))):
         if shape[i] == 1 and grad.shape[i] != 1:
             grad = grad.sum(i)
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    return grad''' + _UNB_RIGHT,
          ('without keepdim=True',),
          'sums the size-1 dims without keepdim=True, so they disappear'),
-    _unb('unbroadcast_mean_not_sum', '''\
-def unbroadcast(grad, shape):
-    lead = grad.dim() - len(shape)
-    for _ in range(lead):
-        grad = grad.mean(0)
-    for i, n in enumerate(shape):
-        if n == 1 and grad.shape[i] != 1:
-            grad = grad.mean(i, keepdim=True)
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    _unb('unbroadcast_mean_not_sum', _unb_loop("    lead = grad.dim() - len(shape)\n"
+                                               "    for _ in range(lead):\n"
+                                               "        grad = grad.mean(0)\n", "grad.mean(i, keepdim=True)"),
          ('mean', 'where a sum is meant'),
          'averages (mean) over the broadcast dims instead of summing'),
-    _unb('unbroadcast_sum_over_empty_dims', '''\
-def unbroadcast(grad, shape):
-    lead = grad.dim() - len(shape)
-    grad = grad.sum(dim=tuple(range(lead)))
-    for i, n in enumerate(shape):
-        if n == 1 and grad.shape[i] != 1:
-            grad = grad.sum(i, keepdim=True)
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    _unb('unbroadcast_sum_over_empty_dims', _unb_loop("    lead = grad.dim() - len(shape)\n"
+                                                      "    grad = grad.sum(dim=tuple(range(lead)))\n"),
          ('empty tuple of dims', 'every dim'),
          'grad.sum(dim=tuple(range(lead))) with lead == 0: an empty dim tuple sums everything'),
     _unb('unbroadcast_returns_grad', '''\
 def unbroadcast(grad, shape):
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    return grad''' + _UNB_RIGHT,
          ('returned grad unchanged',),
          "returns grad as it is, with the output's shape"),
-    _unb('unbroadcast_left_aligned', '''\
-def unbroadcast(grad, shape):
-    for i in reversed(range(len(shape), grad.dim())):
-        grad = grad.sum(i)
-    for i, n in enumerate(shape):
-        if n == 1 and grad.shape[i] != 1:
-            grad = grad.sum(i, keepdim=True)
-    return grad
-
-def mul_add_backward(a, b, c, grad_out):
-    return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcast(grad_out, c.shape))''',
+    _unb('unbroadcast_left_aligned', _unb_loop("    for i in reversed(range(len(shape), grad.dim())):\n"
+                                               "        grad = grad.sum(i)\n"),
          ('matched from the right',),
          "aligns the input's dims from the left and sums the trailing dims"),
-    _unb('mul_add_swapped_factors', '''\
-def unbroadcast(grad, shape):
-    return grad.sum_to_size(shape)
-
-def mul_add_backward(a, b, c, grad_out):
+    _unb('mul_add_swapped_factors', _SUM_TO_SIZE + '''\
     return (unbroadcast(grad_out * a, a.shape), unbroadcast(grad_out * b, b.shape), unbroadcast(grad_out, c.shape))''',
          ('the other factor',),
          'multiplies grad_out by the input itself instead of by the other factor'),
-    _unb('mul_add_not_reduced', '''\
-def unbroadcast(grad, shape):
-    return grad.sum_to_size(shape)
-
-def mul_add_backward(a, b, c, grad_out):
+    _unb('mul_add_not_reduced', _SUM_TO_SIZE + '''\
     return grad_out * b, grad_out * a, grad_out''',
          ("output's shape", 'unbroadcast'),
          "returns the output-shaped terms, not reduced to the inputs' shapes"),
-    _unb('mul_add_forgets_grad_out', '''\
-def unbroadcast(grad, shape):
-    return grad.sum_to_size(shape)
-
-def mul_add_backward(a, b, c, grad_out):
+    _unb('mul_add_forgets_grad_out', _SUM_TO_SIZE + '''\
     return (unbroadcast(b.expand(grad_out.shape), a.shape), unbroadcast(a.expand(grad_out.shape), b.shape), unbroadcast(grad_out, c.shape))''',
          ('leaves out grad_out',),
          'uses the local derivative alone, without grad_out'),
@@ -663,33 +546,17 @@ def mul_add_backward(a, b, c, grad_out):
     _unb('unbroadcast_flatten_after_keepdim_sum', _UNB_KEEPDIM + '.flatten()' + _UNB_RIGHT,
          ('right values', 'size-1 dims are gone', '`flatten`'),
          'sums with keepdim=True, then flattens the result'),
-    _unb('unbroadcast_sums_every_dim_with_tuple', '''\
-def unbroadcast(grad, shape):
-    shape = tuple(shape)
-    lead = grad.dim() - len(shape)
-    if lead > 0:
-        grad = grad.sum(dim=tuple(range(lead)))
-    if any(n == 1 and grad.shape[i] != 1 for i, n in enumerate(shape)):
+    _unb('unbroadcast_sums_every_dim_with_tuple', _UNB_ANY + '''\
         grad = grad.sum(dim=tuple(range(grad.dim())), keepdim=True)
     return grad''' + _UNB_RIGHT,
          ('summed every dim', 'has shape (1, 1)', 'wanted (3, 1)'),
          'sums every dim (a full tuple of dims), not only the size-1 ones'),
-    _unb('unbroadcast_keepdim_without_dims', '''\
-def unbroadcast(grad, shape):
-    shape = tuple(shape)
-    lead = grad.dim() - len(shape)
-    if lead > 0:
-        grad = grad.sum(dim=tuple(range(lead)))
-    if any(n == 1 and grad.shape[i] != 1 for i, n in enumerate(shape)):
+    _unb('unbroadcast_keepdim_without_dims', _UNB_ANY + '''\
         grad = grad.sum(keepdim=True)
     return grad''' + _UNB_RIGHT,
          ('received an invalid combination of arguments', 'keepdim but without dims', 'dim=dims'),
          'calls grad.sum(keepdim=True) without naming the dims'),
-    _unb('mul_add_typo_in_a_name', '''\
-def unbroadcast(grad, shape):
-    return grad.sum_to_size(shape)
-
-def mul_add_backward(a, b, c, grad_out):
+    _unb('mul_add_typo_in_a_name', _SUM_TO_SIZE + '''\
     return (unbroadcast(grad_out * b, a.shape), unbroadcast(grad_out * a, b.shape), unbroadcst(grad_out, c.shape))''',
          ("name 'unbroadcst' is not defined", 'typo of `unbroadcast`'),
          'a typo in a function name (a NameError)'),

@@ -10,12 +10,12 @@ _STE, _STE_T = "RoundSTE", "test_RoundSTE"
 _CHK, _CHK_T = "check_function", "test_check_function"
 
 
-def _lse(forward: str, backward: str, setup: str = "        x, dim = inputs\n        ctx.save_for_backward(x, output)\n"
-         "        ctx.dim = dim") -> str:
+def _function(cls: str, args: str, forward: str, setup: str, backward: str) -> str:
+    """The source of a Function with forward, setup_context and backward(ctx, grad_output) bodies."""
     return f'''\
-class LogSumExp(torch.autograd.Function):
+class {cls}(torch.autograd.Function):
     @staticmethod
-    def forward(x, dim):
+    def forward({args}):
 {forward}
 
     @staticmethod
@@ -24,9 +24,13 @@ class LogSumExp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, out = ctx.saved_tensors
-        dim = ctx.dim
 {backward}'''
+
+
+def _lse(forward: str, backward: str, setup: str = "        x, dim = inputs\n        ctx.save_for_backward(x, output)\n"
+         "        ctx.dim = dim") -> str:
+    return _function("LogSumExp", "x, dim", forward, setup,
+                     "        x, out = ctx.saved_tensors\n        dim = ctx.dim\n" + backward)
 
 
 _STABLE = ("        m = x.amax(dim=dim, keepdim=True)\n"
@@ -36,40 +40,17 @@ _STABLE = ("        m = x.amax(dim=dim, keepdim=True)\n"
 def _ln(backward: str, forward: str = "        mu = x.mean(dim=-1, keepdim=True)\n"
         "        var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)\n"
         "        return (x - mu) / torch.sqrt(var + eps)") -> str:
-    return f'''\
-class LayerNormFn(torch.autograd.Function):
-    @staticmethod
-    def forward(x, eps):
-{forward}
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, eps = inputs
-        ctx.save_for_backward(output, torch.sqrt(x.var(dim=-1, keepdim=True, correction=0) + eps))
-        ctx.eps = eps
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        xhat, sigma = ctx.saved_tensors
-        g = grad_output
-{backward}'''
+    return _function("LayerNormFn", "x, eps", forward,
+                     "        x, eps = inputs\n"
+                     "        ctx.save_for_backward(output, "
+                     "torch.sqrt(x.var(dim=-1, keepdim=True, correction=0) + eps))\n"
+                     "        ctx.eps = eps",
+                     "        xhat, sigma = ctx.saved_tensors\n        g = grad_output\n" + backward)
 
 
 def _ste(backward: str) -> str:
-    return f'''\
-class RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(x):
-        return torch.round(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-{backward}'''
+    return _function("RoundSTE", "x", "        return torch.round(x)", "        ctx.save_for_backward(inputs[0])",
+                     "        (x,) = ctx.saved_tensors\n" + backward)
 
 
 MISTAKES = [

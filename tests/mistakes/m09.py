@@ -1,5 +1,7 @@
 """09_hooks_debugging: typical mistakes and what the visible tests must say (see the package's docstring)."""
 
+from cheats.a09 import NORMS_FORWARD_PATCHED
+
 from . import Mistake
 
 SLUG = "09_hooks_debugging"
@@ -14,6 +16,18 @@ def layer_grad_norms(model, loss_fn, batch):
     X, Y = batch
     layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
 '''
+
+_ZERO_NONE = "    model.zero_grad(set_to_none=True)\n"
+
+
+def _none(clear: str = "", keep: str = "p.requires_grad and p.grad is None") -> str:
+    """params_without_grad: `clear` before the backward pass, the names of the parameters that pass `keep`."""
+    return f'''\
+def params_without_grad(model, loss_fn, batch):
+    X, Y = batch
+{clear}    loss_fn(model(X), Y).backward()
+    return [n for n, p in model.named_parameters() if {keep}]'''
+
 
 MISTAKES = [
     # --- Exercise 1: safe_where
@@ -135,53 +149,22 @@ def safe_where(cond, x, f, g, f_safe, g_safe):
             h.remove()
     loss_fn(pred, Y).backward()
     return norms''', ("removed before backward()",), "removes the hooks right after the forward pass"),
-    Mistake("norms_forward_replaced", _NORMS, _NORMS_TEST, _NORMS_HEAD + '''\
-    outs = {}
-    for k, layer in enumerate(layers):
-        def forward(inp, layer=layer, k=k):
-            o = torch.nn.functional.linear(inp, layer.weight, layer.bias)
-            o.retain_grad()
-            outs[k] = o
-            return o
-        layer.forward = forward
-    loss_fn(model(X), Y).backward()
-    return [outs[k].grad.norm().item() for k in range(len(layers))]''', ("forward was replaced",),
+    Mistake("norms_forward_replaced", _NORMS, _NORMS_TEST, NORMS_FORWARD_PATCHED, ("forward was replaced",),
             "replaces each layer's forward and never restores it"),
     # --- Exercise 3: params_without_grad
-    Mistake("none_stale_grads", _NONE, _NONE_TEST, '''\
-def params_without_grad(model, loss_fn, batch):
-    X, Y = batch
-    loss_fn(model(X), Y).backward()
-    return [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]''',
+    Mistake("none_stale_grads", _NONE, _NONE_TEST, _none(),
             ("stale", "set_to_none=True"), "does not clear the stale .grad first"),
-    Mistake("none_zero_grad_zeros", _NONE, _NONE_TEST, '''\
-def params_without_grad(model, loss_fn, batch):
-    X, Y = batch
-    model.zero_grad(set_to_none=False)
-    loss_fn(model(X), Y).backward()
-    return [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]''',
+    Mistake("none_zero_grad_zeros", _NONE, _NONE_TEST, _none("    model.zero_grad(set_to_none=False)\n"),
             ("tensor of zeros", "set_to_none=True"), "zero_grad(set_to_none=False) leaves zeros, not None"),
-    Mistake("none_zero_means_none", _NONE, _NONE_TEST, '''\
-def params_without_grad(model, loss_fn, batch):
-    X, Y = batch
-    model.zero_grad(set_to_none=True)
-    loss_fn(model(X), Y).backward()
-    return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]''',
+    Mistake("none_zero_means_none", _NONE, _NONE_TEST,
+            _none(_ZERO_NONE, "p.requires_grad and (p.grad is None or not p.grad.any())"),
             ("zero is a gradient", "p.grad is None"), "takes a zero gradient for no gradient"),
-    Mistake("none_lists_frozen", _NONE, _NONE_TEST, '''\
-def params_without_grad(model, loss_fn, batch):
-    X, Y = batch
-    model.zero_grad(set_to_none=True)
-    loss_fn(model(X), Y).backward()
-    return [n for n, p in model.named_parameters() if p.grad is None]''', ("requires_grad=False",),
+    Mistake("none_lists_frozen", _NONE, _NONE_TEST, _none(_ZERO_NONE, "p.grad is None"), ("requires_grad=False",),
             "lists frozen parameters too"),
-    Mistake("none_compared_with_stale", _NONE, _NONE_TEST, '''\
-def params_without_grad(model, loss_fn, batch):
-    X, Y = batch
-    before = {n: None if p.grad is None else p.grad.clone() for n, p in model.named_parameters()}
-    loss_fn(model(X), Y).backward()
-    return [n for n, p in model.named_parameters() if p.requires_grad and
-            (p.grad is None or (before[n] is not None and torch.equal(p.grad, before[n])))]''',
+    Mistake("none_compared_with_stale", _NONE, _NONE_TEST,
+            _none("    before = {n: None if p.grad is None else p.grad.clone() for n, p in model.named_parameters()}\n",
+                  "p.requires_grad and\n"
+                  "            (p.grad is None or (before[n] is not None and torch.equal(p.grad, before[n])))"),
             ("equals the value it held before", "set_to_none=True"),
             "compares .grad with its stale value, which a zero gradient leaves unchanged"),
     Mistake("none_perturbs_no_backward", _NONE, _NONE_TEST, '''\

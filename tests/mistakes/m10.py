@@ -18,6 +18,16 @@ def best_mode(f, x, repeats=3):
             start = time.perf_counter()
 '''
 
+
+def _psg_vmap(in_dims: str, loss: str = "        return loss_fn(functional_call(model, params, (x,)), y)\n") -> str:
+    """per_sample_grads by vmap of grad, with loss_of's body and vmap's in_dims given."""
+    return f'''\
+def per_sample_grads(model, loss_fn, X, Y):
+    params = {{name: p.detach() for name, p in model.named_parameters()}}
+    def loss_of(params, x, y):
+{loss}    grads = vmap(grad(loss_of), in_dims={in_dims})(params, X, Y)
+    return {{name: g.detach() for name, g in grads.items()}}'''
+
 MISTAKES = [
     # --- Exercise 1: J v in forward mode
     Mistake("dd_returns_pair", _DD, _DD_TEST, '''\
@@ -118,31 +128,16 @@ def per_sample_grads(model, loss_fn, X, Y):
     model.zero_grad()
     return {name: torch.stack(r) for name, r in rows.items()}''', ("Python loop", "vmap"),
             "a (correct) Python loop of backward() calls where vmap is asked for"),
-    Mistake('psg_in_dims_1', _PSG, _PSG_TEST, '''\
-def per_sample_grads(model, loss_fn, X, Y):
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    def loss_of(params, x, y):
-        return loss_fn(functional_call(model, params, (x,)), y)
-    grads = vmap(grad(loss_of), in_dims=(None, 1, 1))(params, X, Y)
-    return {name: g.detach() for name, g in grads.items()}''', ('different sizes', 'dimension 0'),
+    Mistake('psg_in_dims_1', _PSG, _PSG_TEST, _psg_vmap("(None, 1, 1)"), ('different sizes', 'dimension 0'),
             'maps X and Y over dimension 1'),
-    Mistake('psg_in_dims_too_short', _PSG, _PSG_TEST, '''\
-def per_sample_grads(model, loss_fn, X, Y):
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    def loss_of(params, x, y):
-        return loss_fn(functional_call(model, params, (x,)), y)
-    grads = vmap(grad(loss_of), in_dims=(None, 0))(params, X, Y)
-    return {name: g.detach() for name, g in grads.items()}''', ('one entry per argument', 'in_dims=(None, 0, 0)'),
+    Mistake('psg_in_dims_too_short', _PSG, _PSG_TEST, _psg_vmap("(None, 0)"),
+            ('one entry per argument', 'in_dims=(None, 0, 0)'),
             'in_dims with two entries for three arguments'),
-    Mistake('psg_item_in_vmap', _PSG, _PSG_TEST, '''\
-def per_sample_grads(model, loss_fn, X, Y):
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    def loss_of(params, x, y):
-        loss = loss_fn(functional_call(model, params, (x,)), y)
-        print("loss", loss.item())
-        return loss
-    grads = vmap(grad(loss_of), in_dims=(None, 0, 0))(params, X, Y)
-    return {name: g.detach() for name, g in grads.items()}''', ('.item()', 'inside vmap'),
+    Mistake('psg_item_in_vmap', _PSG, _PSG_TEST,
+            _psg_vmap("(None, 0, 0)", "        loss = loss_fn(functional_call(model, params, (x,)), y)\n"
+                      '        print("loss", loss.item())\n'
+                      "        return loss\n"),
+            ('.item()', 'inside vmap'),
             '.item() inside the vmapped function'),
     Mistake('jac_jacfwd_of_output', _JAC, _JAC_TEST, '''\
 def jacobian(f, x):
