@@ -1,7 +1,8 @@
 """The course's own assignments through the grader: a student who writes the
 instructor's solutions into the release gets full marks and no flag, in Jupyter
 and after Colab has saved the notebook (nbformat 4.0, no cell ids, nbgrader
-metadata of an answer and its test lost)."""
+metadata of an answer and its test lost); one who hands in the untouched
+release gets zero on every autograded cell."""
 
 from __future__ import annotations
 
@@ -63,14 +64,16 @@ def graded(tmp_path_factory, repo_root):
     for slug in ALL_SLUGS:
         nbgrader(course, "generate_assignment", slug, "--force")
         honest = solved_hand_in(slug)
-        for student, nb in (("jupyter", honest), ("colab", as_colab_saved_it(copy.deepcopy(honest)))):
+        blank = read(f"release/{slug}/{slug}.ipynb")
+        for student, nb in (("jupyter", honest), ("colab", as_colab_saved_it(copy.deepcopy(honest))),
+                            ("blank", blank)):
             folder = course / "submitted" / student / slug
             folder.mkdir(parents=True)
             (folder / f"{slug}.ipynb").write_text(json.dumps(nb) if isinstance(nb, dict) else nbformat.writes(nb))
         done = run_autograder(course, "grade", slug)
         assert done.returncode == 0, done.stdout + done.stderr
         results[slug] = {student: json.loads((course / "autograded" / student / slug / "autograder.json").read_text())
-                         for student in ("jupyter", "colab")}
+                         for student in ("jupyter", "colab", "blank")}
     return results
 
 
@@ -82,6 +85,16 @@ def test_honest_solution_gets_full_marks_without_flags(graded, slug, student):
                   [s["max_score"] for s in nb["scores"] if s["auto_score"] is None])
     assert report["failures"] == [] and report["flags"] == []
     assert report["score"] == report["max_score"] - written > 0
+
+
+@pytest.mark.parametrize("slug", ALL_SLUGS)
+def test_untouched_release_gets_zero(graded, slug):
+    report = graded[slug]["blank"]
+    auto = {s["grade_id"]: s["auto_score"] for nb in report["notebooks"] for s in nb["scores"]
+            if s["auto_score"] is not None}
+    assert len(auto) >= 3, report
+    assert set(auto.values()) == {0}, f"{slug}: the untouched release earns points: {auto}"
+    assert report["score"] == 0 and report["flags"] == []
 
 
 @pytest.mark.parametrize("slug", ALL_SLUGS)
